@@ -1,0 +1,1 @@
+"""opsbot: a Matrix chat-ops bot for Docker Compose stacks."""

@@ -1,0 +1,78 @@
+"""Command line: `opsbot --config PATH` runs the bot; `opsbot check-config PATH` validates."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot import app
+from bot.config import ConfigError, load_config
+from bot.matrix import FatalLoginError
+
+log = logging.getLogger("opsbot")
+
+
+def check_config(path: str) -> int:
+    """Print every problem of the config at ``path``; 0 when it is valid."""
+    try:
+        cfg = load_config(path, os.environ)
+    except ConfigError as exc:
+        print(f"{path}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    rooms = ", ".join(cfg.matrix.command_rooms)
+    print(f"{path}: OK — {cfg.matrix.user_id} on {cfg.matrix.homeserver}, commands in {rooms}")
+    return 0
+
+
+async def _serve(path: str) -> int:
+    cfg = load_config(path, os.environ)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.run(cfg, stop)
+    except FatalLoginError as exc:
+        log.error("cannot log in to %s: %s", cfg.matrix.homeserver, exc)
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `opsbot` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "check-config":
+        parser = argparse.ArgumentParser(prog="opsbot check-config")
+        parser.add_argument("path", help="the YAML config file to validate")
+        return check_config(parser.parse_args(args[1:]).path)
+    parser = argparse.ArgumentParser(
+        prog="opsbot",
+        description="A Matrix chat-ops bot for Docker Compose stacks. "
+        "Also: `opsbot check-config PATH`.",
+    )
+    parser.add_argument("--config", required=True, help="path to config.yaml")
+    parser.add_argument("--log-level", default=os.environ.get("OPSBOT_LOG_LEVEL", "INFO"))
+    opts = parser.parse_args(args)
+    logging.basicConfig(
+        level=opts.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("nio").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_serve(opts.config))
+    except ConfigError as exc:
+        print(f"{opts.config}: invalid configuration:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

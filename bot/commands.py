@@ -1,0 +1,264 @@
+"""Commands: roles, the @command decorator, argument binding from signatures, usage text."""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+from bot.duration import DurationError, parse_duration
+from bot.reply import Reply
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.containers import Containers
+    from bot.redact import Redactor
+    from bot.store import Store
+
+
+class Role(enum.IntEnum):
+    """What a user may do; each role includes the ones below it."""
+
+    VIEWER = 1
+    OPERATOR = 2
+    ADMIN = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class CommandError(Exception):
+    """A failure the user should read as-is (no traceback); recorded with ``outcome``."""
+
+    outcome = "error"
+
+
+class UsageError(CommandError):
+    """The command was used wrongly: bad argument, unknown service, bad number."""
+
+    outcome = "usage-error"
+
+
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+MAX_REGEX = 200
+
+
+class Service(str):
+    """A service name: compose service or container name, `[A-Za-z0-9][A-Za-z0-9_.-]*`."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Validate a typed service name."""
+        if not SERVICE_NAME.match(text):
+            raise ValueError(
+                "service names use letters, digits, `_`, `.` and `-` "
+                "and start with a letter or digit"
+            )
+        return cls(text)
+
+
+class Duration(float):
+    """A positive duration in seconds, typed as `30s`, `10m`, `4h`."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse a human duration."""
+        try:
+            return cls(parse_duration(text))
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class Regex:
+    """A bounded regular expression typed by the user (case-insensitive)."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    @classmethod
+    def parse(cls, text: str) -> Regex:
+        """Compile a user regex, refusing overly long ones."""
+        if len(text) > MAX_REGEX:
+            raise ValueError(f"the pattern is longer than {MAX_REGEX} characters")
+        try:
+            return cls(re.compile(text, re.IGNORECASE))
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+
+
+def _int(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,9}", text):
+        raise ValueError(f"`{text[:20]}` is not a whole number")
+    return int(text)
+
+
+CONVERTERS: dict[Any, Callable[[str], Any]] = {
+    str: str,
+    int: _int,
+    Service: Service.parse,
+    Duration: Duration.parse,
+    Regex: Regex.parse,
+}
+METAVARS = {int: "N", Duration: "DURATION", Regex: "REGEX", str: "TEXT", Service: "SERVICE"}
+
+
+@dataclass
+class Context:
+    """What a command may use: who asked, where, and the bot's services."""
+
+    sender: str
+    room_id: str
+    event_id: str
+    role: Role
+    config: Config
+    containers: Containers
+    store: Store
+    redact: Redactor
+    registry: Registry
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument of a command, derived from its signature."""
+
+    name: str
+    kind: Any
+    required: bool
+    flag: bool  # keyword-only → `--name VALUE`
+
+    def usage(self) -> str:
+        """`<service>`, `[lines]` or `[--since DURATION]`."""
+        if self.flag:
+            return f"[--{self.name} {METAVARS.get(self.kind, 'VALUE')}]"
+        return f"<{self.name}>" if self.required else f"[{self.name}]"
+
+
+Handler = Callable[..., Awaitable[Reply | str]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A chat command: its handler, the role it needs, and its help."""
+
+    name: str
+    handler: Handler
+    role: Role
+    params: tuple[Param, ...]
+    summary: str
+    help: str
+    example: str
+    needs_approval: bool = False
+
+    def usage(self, prefix: str) -> str:
+        """The usage line, e.g. `!logs <service> [lines] [--since DURATION]`."""
+        return " ".join([f"{prefix}{self.name}", *(p.usage() for p in self.params)])
+
+    def bind(self, args: Sequence[str]) -> dict[str, Any]:
+        """Map tokens onto the handler's parameters; raise UsageError with the reason."""
+        positional = [p for p in self.params if not p.flag]
+        flags = {p.name: p for p in self.params if p.flag}
+        values: dict[str, Any] = {}
+        rest = list(args)
+        queue = list(positional)
+        while rest:
+            token = rest.pop(0)
+            if token.startswith("--") and len(token) > 2:
+                name, eq, value = token[2:].partition("=")
+                param = flags.get(name)
+                if param is None:
+                    known = ", ".join(f"--{f}" for f in flags) or "none"
+                    raise UsageError(f"unknown option `--{name[:30]}` (options: {known})")
+                if not eq:
+                    if not rest:
+                        raise UsageError(f"`--{name}` needs a value")
+                    value = rest.pop(0)
+                values[name] = _convert(param, value)
+            elif queue:
+                param = queue.pop(0)
+                values[param.name] = _convert(param, token)
+            else:
+                raise UsageError(f"too many arguments: `{token[:40]}`")
+        missing = [p for p in queue if p.required]
+        if missing:
+            raise UsageError(f"missing {missing[0].usage()}")
+        return values
+
+
+def _convert(param: Param, text: str) -> Any:
+    try:
+        return CONVERTERS[param.kind](text)
+    except ValueError as exc:
+        raise UsageError(f"{param.usage()}: {exc}") from None
+
+
+def command(
+    *, role: Role, example: str = "", needs_approval: bool = False, name: str | None = None
+) -> Callable[[Handler], Command]:
+    """Declare a command; the signature is its usage and the docstring its help."""
+
+    def wrap(func: Handler) -> Command:
+        hints = typing.get_type_hints(func)
+        params = []
+        for p in list(inspect.signature(func).parameters.values())[1:]:  # skip ctx
+            kind = _unwrap_optional(hints.get(p.name, str))
+            if kind not in CONVERTERS:
+                raise TypeError(f"{func.__name__}: unsupported argument type {kind!r}")
+            params.append(
+                Param(
+                    name=p.name,
+                    kind=kind,
+                    required=p.default is inspect.Parameter.empty,
+                    flag=p.kind is inspect.Parameter.KEYWORD_ONLY,
+                )
+            )
+        doc = inspect.cleandoc(func.__doc__ or "")
+        return Command(
+            name=name or func.__name__.rstrip("_"),
+            handler=func,
+            role=role,
+            params=tuple(params),
+            summary=doc.splitlines()[0] if doc else "",
+            help=doc,
+            example=example,
+            needs_approval=needs_approval,
+        )
+
+    return wrap
+
+
+def _unwrap_optional(kind: Any) -> Any:
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    return args[0] if len(args) == 1 and type(None) in typing.get_args(kind) else kind
+
+
+class Registry:
+    """The explicit set of commands, looked up by name."""
+
+    def __init__(self, commands: Iterable[Command]) -> None:
+        self._by_name: dict[str, Command] = {}
+        for cmd in commands:
+            key = cmd.name.lower()
+            if key in self._by_name:
+                raise ValueError(f"command {cmd.name!r} registered twice")
+            self._by_name[key] = cmd
+
+    def __iter__(self) -> typing.Iterator[Command]:
+        return iter(self._by_name.values())
+
+    def get(self, name: str) -> Command | None:
+        """The command called ``name`` (case-insensitive), if any."""
+        return self._by_name.get(name.lower())
+
+    def suggest(self, name: str) -> str | None:
+        """The closest command name to a mistyped one."""
+        close = difflib.get_close_matches(name.lower(), list(self._by_name), n=1, cutoff=0.6)
+        return close[0] if close else None

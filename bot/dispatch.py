@@ -1,0 +1,206 @@
+"""Message → command: role check → argument binding → run as an owned task → reply → audit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shlex
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from bot.access import role_of
+from bot.commands import Command, CommandError, Context, Registry, Role, UsageError
+from bot.config import Config
+from bot.containers import Containers
+from bot.redact import Redactor
+from bot.reply import Attachment, Reply
+from bot.store import AuditEntry, Store
+
+log = logging.getLogger(__name__)
+
+STRANGER_REPLY_EVERY = 3600.0  # seconds between "you may not" replies to strangers, per room
+COMMAND_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A command message as the chat layer hands it over."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    body: str
+    thread_root: str  # the event the reply thread hangs off
+    ts_ms: int
+
+
+Send = Callable[[Message, Reply], Awaitable[str | None]]
+
+
+class Dispatcher:
+    """Runs each command as its own task, enforcing roles and recording every attempt."""
+
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        containers: Containers,
+        store: Store,
+        redact: Redactor,
+        send: Send,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.containers = containers
+        self.store = store
+        self.redact = redact
+        self.send = send
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stranger_replies: dict[str, float] = {}
+
+    def submit(self, msg: Message) -> None:
+        """Start handling ``msg`` in its own task; returns at once."""
+        task = asyncio.create_task(self.handle(msg), name=f"command {msg.event_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("command task failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Cancel commands still running (shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def handle(self, msg: Message) -> None:
+        """Handle one command message end to end; never raises."""
+        started = time.monotonic()
+        prefix = self.config.matrix.prefix
+        parts = msg.body[len(prefix) :].split(maxsplit=1)
+        if not parts or not COMMAND_NAME.match(parts[0]):
+            return  # a lone prefix, "!!!" or "!?": not meant for us
+        name, rest = parts[0].lower(), parts[1] if len(parts) > 1 else ""
+        role = role_of(msg.sender, self.config.access)
+        cmd = self.registry.get(name)
+        reply: Reply | None
+        if role is None:
+            outcome, details = "denied", "sender holds no role"
+            reply = self._stranger_reply(msg)
+        elif cmd is None:
+            outcome, details = "usage-error", "unknown command"
+            guess = self.registry.suggest(name)
+            hint = f" — did you mean `{prefix}{guess}`?" if guess else ""
+            reply = Reply.text(f"unknown command `{prefix}{name}`{hint} See `{prefix}help`.")
+        elif role < cmd.role:
+            outcome, details = "denied", f"needs {cmd.role}, has {role}"
+            reply = Reply.text(
+                f"`{prefix}{cmd.name}` needs the {cmd.role} role; you are {_article(role)}."
+            )
+        else:
+            try:
+                args = split_args(rest)
+            except ValueError as exc:
+                outcome, details = "usage-error", str(exc)
+                reply = Reply.text(f"I could not read the arguments: {exc} (check your quotes)")
+            else:
+                outcome, reply, details = await self._run(msg, cmd, role, args)
+        if reply is not None:
+            await self._send(msg, reply)
+        await self._audit(msg, name, rest, outcome, started, details)
+
+    async def _run(
+        self, msg: Message, cmd: Command, role: Role, args: list[str]
+    ) -> tuple[str, Reply, str]:
+        name = cmd.name
+        prefix = self.config.matrix.prefix
+        ctx = Context(
+            sender=msg.sender,
+            room_id=msg.room_id,
+            event_id=msg.event_id,
+            role=role,
+            config=self.config,
+            containers=self.containers,
+            store=self.store,
+            redact=self.redact,
+            registry=self.registry,
+        )
+        try:
+            kwargs = cmd.bind(args)
+        except UsageError as exc:
+            usage = cmd.usage(prefix)
+            return "usage-error", Reply.text(f"{exc}\nusage: `{usage}`"), str(exc)
+        try:
+            result = await cmd.handler(ctx, **kwargs)
+        except CommandError as exc:
+            return exc.outcome, Reply.text(str(exc)), str(exc)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("command %s failed (ref %s)", name, ref)
+            text = f"`{prefix}{name}` failed unexpectedly (ref {ref}); the details are in my log."
+            return "error", Reply.text(text), f"internal error, ref {ref}"
+        reply = Reply.text(result) if isinstance(result, str) else result
+        return "ok", reply, ""
+
+    def _stranger_reply(self, msg: Message) -> Reply | None:
+        now = time.monotonic()
+        last = self._stranger_replies.get(msg.room_id)
+        if last is not None and now - last < STRANGER_REPLY_EVERY:
+            return None
+        self._stranger_replies[msg.room_id] = now
+        return Reply.text(
+            "Sorry, I only take commands from the people listed in my configuration. "
+            "Ask an admin to add you. (I say this at most once an hour in this room.)"
+        )
+
+    async def _send(self, msg: Message, reply: Reply) -> None:
+        safe = self._redacted(reply).bounded()
+        try:
+            await self.send(msg, safe)
+        except Exception:
+            log.exception("could not deliver the reply to %s", msg.event_id)
+
+    def _redacted(self, reply: Reply) -> Reply:
+        attachment = reply.attachment
+        if attachment is not None:
+            text = self.redact(attachment.data.decode("utf-8", errors="replace"))
+            attachment = Attachment(attachment.filename, text.encode(), attachment.mimetype)
+        html = self.redact(reply.html) if reply.html is not None else None
+        return replace(reply, body=self.redact(reply.body), html=html, attachment=attachment)
+
+    async def _audit(
+        self, msg: Message, name: str, args: str, outcome: str, started: float, details: str
+    ) -> None:
+        entry = AuditEntry(
+            ts_ms=int(time.time() * 1000),
+            room_id=msg.room_id,
+            sender=msg.sender,
+            event_id=msg.event_id,
+            command=name[:64],
+            args=self.redact(args)[:1000],
+            outcome=outcome,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            details=self.redact(details)[:2000],
+        )
+        try:
+            await self.store.record(entry)
+        except Exception:
+            log.exception("could not record the audit row for %s", msg.event_id)
+
+
+def split_args(text: str) -> list[str]:
+    """Split arguments like a shell (quotes group words) but keep backslashes literal."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""
+    lexer.commenters = ""
+    return list(lexer)
+
+
+def _article(role: Role) -> str:
+    return f"an {role}" if str(role)[0] in "aeiou" else f"a {role}"

@@ -1,0 +1,102 @@
+"""Reading nested YAML mappings with problems collected under their key paths."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from bot.duration import DurationError, parse_duration
+
+T = TypeVar("T")
+
+
+class Reader:
+    """Collects problems while reading a nested mapping."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def section(self, raw: Any, path: str, known: tuple[str, ...]) -> dict[str, Any]:
+        """The mapping at ``path`` (empty when absent); unknown keys are problems."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.problems.append(f"{path}: expected a mapping, got {kind(raw)}")
+            return {}
+        for key in raw:
+            if key not in known:
+                where = f"{path}.{key}" if path else str(key)
+                self.problems.append(f"{where}: unknown key (known: {', '.join(known)})")
+        return raw
+
+    def get(
+        self,
+        sec: Mapping[str, Any],
+        path: str,
+        key: str,
+        convert: Callable[[Any], T],
+        default: T | None = None,
+        *,
+        required: bool = False,
+    ) -> T | None:
+        """``sec[key]`` converted, or ``default``; a failed conversion is a problem."""
+        where = f"{path}.{key}" if path else key
+        if key not in sec or sec[key] is None:
+            if required:
+                self.problems.append(f"{where}: required")
+            return default
+        try:
+            return convert(sec[key])
+        except ValueError as exc:
+            self.problems.append(f"{where}: {exc}")
+            return default
+
+
+def kind(value: Any) -> str:
+    return type(value).__name__ if value is not None else "nothing"
+
+
+def string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"expected a non-empty string, got {kind(value)}")
+        if pattern is not None and not pattern.match(value):
+            raise ValueError(f"expected {hint}, got {value!r}")
+        return value
+
+    return convert
+
+
+def string_list(pattern: re.Pattern[str], hint: str) -> Callable[[Any], tuple[str, ...]]:
+    item = string(pattern, hint)
+
+    def convert(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list, got {kind(value)}")
+        out = []
+        for i, entry in enumerate(value):
+            try:
+                out.append(item(entry))
+            except ValueError as exc:
+                raise ValueError(f"item {i}: {exc}") from None
+        return tuple(out)
+
+    return convert
+
+
+def url(schemes: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = string()(value)
+        if not text.startswith(schemes):
+            raise ValueError(f"expected a URL starting with {' or '.join(schemes)}, got {text!r}")
+        return text.rstrip("/")
+
+    return convert
+
+
+def duration(value: Any) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None

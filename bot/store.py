@@ -1,0 +1,162 @@
+"""The one home of persistent state and of SQL: audit trail, sync token; migrations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("ok", "denied", "usage-error", "error")
+
+# Ordered schema migrations; entry i brings the database from user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE kv (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms       INTEGER NOT NULL,
+        room_id     TEXT NOT NULL,
+        sender      TEXT NOT NULL,
+        event_id    TEXT NOT NULL,
+        command     TEXT NOT NULL,
+        args        TEXT NOT NULL,
+        outcome     TEXT NOT NULL
+                    CHECK (outcome IN ('ok', 'denied', 'usage-error', 'error')),
+        duration_ms INTEGER NOT NULL,
+        details     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_ts ON audit (ts_ms);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One handled (or refused) command."""
+
+    ts_ms: int
+    room_id: str
+    sender: str
+    event_id: str
+    command: str
+    args: str
+    outcome: str
+    duration_ms: int
+    details: str = ""
+
+
+class Store:
+    """Async SQLite store (WAL, synchronous=FULL); open with ``await Store.open(path)``."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating and migrating as needed) the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            store = cls(db, path)
+            await store._migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path}: schema version {version} is newer than this opsbot "
+                f"({len(MIGRATIONS)}); upgrade opsbot"
+            )
+        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("migrating %s to schema version %d", self.path, target)
+            statements = [s.strip() for s in script.split(";") if s.strip()]
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {target:d}")
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        """The schema version (``PRAGMA user_version``)."""
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def get(self, key: str) -> str | None:
+        """Read a small named value."""
+        async with self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def put(self, key: str, value: str) -> None:
+        """Write a small named value durably."""
+        await self._db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    async def sync_token(self) -> str | None:
+        """The Matrix sync token saved after the last handled batch."""
+        return await self.get("matrix.next_batch")
+
+    async def save_sync_token(self, token: str) -> None:
+        """Remember where the Matrix sync stream was handled up to."""
+        await self.put("matrix.next_batch", token)
+
+    async def record(self, entry: AuditEntry) -> int:
+        """Append one audit row; returns its id. Callers pass already-redacted text."""
+        if entry.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {entry.outcome!r}")
+        cur = await self._db.execute(
+            "INSERT INTO audit (ts_ms, room_id, sender, event_id, command, args, outcome,"
+            " duration_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.ts_ms,
+                entry.room_id,
+                entry.sender,
+                entry.event_id,
+                entry.command,
+                entry.args,
+                entry.outcome,
+                entry.duration_ms,
+                entry.details,
+            ),
+        )
+        await cur.close()
+        return int(cur.lastrowid or 0)
+
+    async def recent(self, limit: int) -> list[AuditEntry]:
+        """The newest ``limit`` audit rows, newest first."""
+        async with self._db.execute(
+            "SELECT ts_ms, room_id, sender, event_id, command, args, outcome, duration_ms,"
+            " details FROM audit ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [AuditEntry(*row) for row in rows]

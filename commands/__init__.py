@@ -1,0 +1,11 @@
+"""The one explicit registry of chat commands."""
+
+from __future__ import annotations
+
+from bot.commands import Command
+from commands.audit import audit
+from commands.help import help_
+from commands.logs import logs
+from commands.status import status
+
+ALL: tuple[Command, ...] = (help_, status, logs, audit)

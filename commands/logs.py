@@ -1,0 +1,113 @@
+"""!logs: the last lines of a service's log, redacted, under a hard deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.commands import Context, Duration, Regex, Role, Service, UsageError, command
+from bot.duration import format_duration
+from bot.redact import strip_ansi
+from bot.reply import Attachment, Reply, code, esc, pre
+
+MAX_LINES = 2000
+GREP_WINDOW = 5000  # lines searched by --grep
+INLINE_LINES = 40
+INLINE_BYTES = 16_000
+LINE_CHARS = 400  # inline lines are cut here; the attachment keeps them whole
+GREP_SECONDS = 5.0
+
+
+@command(role=Role.VIEWER, example="!logs seafile 100 --since 10m --grep error")
+async def logs(
+    ctx: Context,
+    service: Service,
+    lines: int = 50,
+    *,
+    since: Duration | None = None,
+    grep: Regex | None = None,
+) -> Reply:
+    """Show the last lines of a service's log, with secrets redacted.
+
+    Default 50 lines, at most 2000. `--since 10m` keeps only recent output; `--grep REGEX`
+    keeps matching lines (case-insensitive) from the last 5000. More than 40 lines or 16 KB
+    come as a file, with the last lines inline. If Docker is slow to answer, you get what
+    arrived before the deadline.
+    """
+    if not 1 <= lines <= MAX_LINES:
+        raise UsageError(f"lines must be between 1 and {MAX_LINES}")
+    container, _ = await ctx.containers.resolve(service)
+    deadline = ctx.config.docker.logs_timeout
+    result = await ctx.containers.logs(
+        container,
+        tail=GREP_WINDOW if grep else lines,
+        since=time.time() - since if since else None,
+        deadline=deadline,
+    )
+    # Redact before anything is cut: a truncated secret no longer matches its pattern.
+    text = ctx.redact(strip_ansi(result.text))
+    found = text.splitlines()
+    if grep is not None:
+        found = await _grep(found, grep)
+    found = found[-lines:]
+
+    what = f"`{container.service}` — last {len(found)} line{'s' if len(found) != 1 else ''}"
+    if since:
+        what += f" from the last {format_duration(since)}"
+    if grep is not None:
+        what += f" matching `{grep.pattern.pattern}`"
+    notes = []
+    if result.timed_out:
+        notes.append(
+            f"⚠ Docker did not finish sending the log within {format_duration(deadline)} "
+            "(the daemon may be under I/O load): this is what arrived."
+        )
+    if result.cut:
+        notes.append("⚠ the log was cut at 4 MB.")
+    if not found:
+        return Reply.text("\n".join([f"{what}: nothing.", *notes]))
+
+    full = "\n".join(found)
+    attachment = None
+    shown = found
+    if len(found) > INLINE_LINES or len(full.encode()) > INLINE_BYTES:
+        shown = _tail_within(found, INLINE_LINES, INLINE_BYTES // 2)
+        attachment = Attachment(f"{container.service}.log", (full + "\n").encode())
+        notes.append(f"Showing the last {len(shown)} lines; the full output is attached.")
+    inline = "\n".join(_cut(line) for line in shown)
+    body = "\n".join([what + ":", inline, *notes])
+    html = (
+        f"<p>{esc(what).replace('`', '')}:</p>".replace(
+            esc(container.service), code(container.service), 1
+        )
+        + pre(inline)
+        + "".join(f"<p>{esc(n)}</p>" for n in notes)
+    )
+    return Reply(body=body, html=html, attachment=attachment)
+
+
+async def _grep(lines: list[str], regex: Regex) -> list[str]:
+    def run() -> list[str]:
+        return [line for line in lines if regex.pattern.search(line)]
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(run), timeout=GREP_SECONDS)
+    except TimeoutError:
+        raise UsageError(
+            f"the pattern took longer than {GREP_SECONDS:.0f} s to search; simplify it"
+        ) from None
+
+
+def _tail_within(lines: list[str], count: int, max_bytes: int) -> list[str]:
+    out: list[str] = []
+    size = 0
+    for line in reversed(lines[-count:]):
+        size += len(_cut(line).encode()) + 1
+        if out and size > max_bytes:
+            break
+        out.append(line)
+    return out[::-1]
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + " …"

@@ -1,0 +1,174 @@
+"""End-to-end fixtures: a real Synapse, a real Docker stack, the bot, and people talking to it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import app
+from bot.config import Config, parse_config
+from tests.support.person import Person
+from tests.support.stack import (
+    ComposeStack,
+    build_busybox_image,
+    incident_stack_services,
+    unique_project,
+)
+from tests.support.synapse import SynapseServer
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """One Synapse (SQLite, raised rate limits) for the whole session."""
+    server = SynapseServer(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
+    """The incident stack: healthy, wrong-port unhealthy, crash-looping, no health check."""
+    image = build_busybox_image()
+    s = ComposeStack(
+        unique_project(), incident_stack_services(image), tmp_path_factory.mktemp("stack")
+    )
+    s.up()
+    try:
+        s.wait_for(lambda: s.health("seafile") == "unhealthy", 60, "seafile unhealthy")
+        s.wait_for(lambda: s.health("web") == "healthy", 60, "web healthy")
+        s.wait_for(lambda: s.health("synapse") == "healthy", 60, "synapse healthy")
+        s.wait_for(lambda: s.container("authelia")["RestartCount"] >= 1, 60, "authelia looping")
+        yield s
+    finally:
+        s.down()
+
+
+class BotRunner:
+    """Runs opsbot in this event loop; stop() and start() again to test restarts."""
+
+    def __init__(self, config: Config, backoff_cap: float = 2.0) -> None:
+        self.config = config
+        self.backoff_cap = backoff_cap
+        self.task: asyncio.Task[None] | None = None
+        self.stop_event = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start the bot as a task and wait until it listens (first sync handled)."""
+        self.stop_event = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.task = asyncio.create_task(
+            app.run(self.config, self.stop_event, ready=self.ready, backoff_cap=self.backoff_cap)
+        )
+        waiter = asyncio.create_task(self.ready.wait())
+        done, _ = await asyncio.wait(
+            {waiter, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if waiter not in done:
+            waiter.cancel()
+            if self.task in done:
+                self.task.result()  # raises the bot's startup error
+            raise TimeoutError(f"the bot was not ready within {timeout}s")
+
+    async def stop(self) -> None:
+        """Stop the bot and wait until it has shut down."""
+        if self.task is not None:
+            self.stop_event.set()
+            await asyncio.wait_for(self.task, timeout=60)
+            self.task = None
+
+    def audit_rows(self) -> list[dict[str, Any]]:
+        """Every audit row, read straight from the bot's SQLite file."""
+        db = sqlite3.connect(self.config.data_dir / "opsbot.db")
+        db.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in db.execute("SELECT * FROM audit ORDER BY id")]
+        finally:
+            db.close()
+
+
+@dataclass
+class World:
+    """A command room with an admin, an operator, a viewer, a stranger and the bot."""
+
+    server: SynapseServer
+    room_id: str
+    bot_user: str
+    bot_password: str
+    people: dict[str, Person]
+    data_dir: Path
+    project: str | None
+    runners: list[BotRunner] = field(default_factory=list)
+
+    def config(self, **docker: Any) -> Config:
+        """A bot config for this world (parsed like a real config file)."""
+        ids = {name: p.user_id for name, p in self.people.items()}
+        raw = {
+            "matrix": {
+                "homeserver": self.server.url,
+                "user_id": self.bot_user,
+                "password": self.bot_password,
+                "device_id": "OPSBOT",
+                "command_rooms": [self.room_id],
+                "alert_room": self.room_id,
+            },
+            "data_dir": str(self.data_dir),
+            "docker": {"project": self.project, "logs_timeout": "10s", **docker},
+            "access": {
+                "admins": [ids["alice"]],
+                "operators": [ids["bob"]],
+                "viewers": [ids["carol"]],
+            },
+        }
+        if self.project is None:
+            del raw["docker"]["project"]  # type: ignore[attr-defined]
+        return parse_config(raw, {})
+
+    async def bot(self, **docker: Any) -> BotRunner:
+        """Start a bot for this world and wait until it has joined the room."""
+        runner = BotRunner(self.config(**docker))
+        self.runners.append(runner)
+        await runner.start()
+        return runner
+
+
+async def make_world(server: SynapseServer, tmp_path: Path, project: str | None) -> World:
+    """Register fresh users, create the command room and invite everyone (bot included)."""
+    tag = uuid.uuid4().hex[:6]
+    people: dict[str, Person] = {}
+    admin = server.register(f"root-{tag}", "pw", admin=True)
+    for name in ("alice", "bob", "carol", "mallory"):
+        reg = server.register(f"{name}-{tag}", f"{name}-pw")
+        server.override_ratelimit(admin["access_token"], reg["user_id"])
+        people[name] = Person(server.url, reg["user_id"], reg["access_token"], reg["device_id"])
+        await people[name].start()
+    bot_password = f"bot-pw-{uuid.uuid4().hex}"
+    bot = server.register(f"opsbot-{tag}", bot_password)
+    alice = people["alice"]
+    others = [p.user_id for n, p in people.items() if n != "alice"]
+    room_id = await alice.create_room("ops", invite=[*others, bot["user_id"]])
+    for name, person in people.items():
+        if name != "alice":
+            await person.join(room_id)
+    return World(server, room_id, bot["user_id"], bot_password, people, tmp_path / "data", project)
+
+
+@pytest.fixture
+async def world(
+    synapse: SynapseServer, stack: ComposeStack, tmp_path: Path
+) -> AsyncIterator[World]:
+    """A fresh world on the session's Synapse, managing the incident stack."""
+    w = await make_world(synapse, tmp_path, stack.project)
+    yield w
+    for runner in w.runners:
+        await runner.stop()
+    for person in w.people.values():
+        await person.close()

@@ -1,0 +1,61 @@
+"""The `opsbot` command line: check-config reports every problem with its key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+
+
+def test_check_config_reports_only_the_placeholder_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPSBOT_MATRIX_PASSWORD", raising=False)
+    monkeypatch.delenv("OPSBOT_MATRIX_ACCESS_TOKEN", raising=False)
+    assert main(["check-config", str(EXAMPLE)]) == 1
+    err = capsys.readouterr().err
+    assert "1 problem(s)" in err
+    assert "matrix.password: still the placeholder 'CHANGE_ME'" in err
+
+
+def test_check_config_passes_with_the_secret_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSBOT_MATRIX_PASSWORD", "s3cret-from-env")
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "s3cret-from-env" not in out
+
+
+def test_check_config_lists_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "matrix:\n  homeserver: matrix.example.org\n  user_id: opsbot\n  pasword: x\n"
+        "docker:\n  logs_timeout: soon\n"
+    )
+    assert main(["check-config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    for path in (
+        "matrix.homeserver",
+        "matrix.user_id",
+        "matrix.pasword",
+        "docker.logs_timeout",
+        "matrix.command_rooms",
+        "matrix.alert_room",
+        "access",
+    ):
+        assert f"  - {path}" in err, path
+
+
+def test_running_with_an_invalid_config_exits_1_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(tmp_path / "missing.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "Traceback" not in err

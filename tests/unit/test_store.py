@@ -1,0 +1,134 @@
+"""Specification of bot.store: the SQLite audit trail and sync position, with migrations."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.store import AuditEntry, Store
+
+ENTRY = AuditEntry(
+    ts_ms=1_714_560_000_000,
+    room_id="!ops:example.org",
+    sender="@alice:example.org",
+    event_id="$event1",
+    command="status",
+    args="seafile",
+    outcome="ok",
+    duration_ms=42,
+)
+
+
+def pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as db:
+        return db.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "data" / "opsbot.db")
+    yield s
+    await s.close()
+
+
+class TestSchema:
+    async def test_open_creates_the_directory_and_schema_version_1(self, store: Store) -> None:
+        assert store.path.is_file()
+        assert await store.schema_version() == 1
+        assert pragma(store.path, "user_version") == 1
+
+    async def test_uses_write_ahead_logging(self, store: Store) -> None:
+        assert pragma(store.path, "journal_mode") == "wal"
+
+    async def test_reopening_does_not_migrate_again(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        path = tmp_path / "opsbot.db"
+
+        def migrations() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.name == "bot.store"]
+
+        with caplog.at_level(logging.INFO, logger="bot.store"):
+            first = await Store.open(path)
+            await first.record(ENTRY)
+            await first.close()
+            assert migrations() == [f"migrating {path} to schema version 1"]
+            second = await Store.open(path)
+        try:
+            assert len(migrations()) == 1  # nothing more on the second open
+            assert await second.schema_version() == 1
+            assert await second.recent(10) == [ENTRY]
+        finally:
+            await second.close()
+
+    async def test_refuses_a_database_from_a_newer_opsbot(self, tmp_path: Path) -> None:
+        path = tmp_path / "opsbot.db"
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA user_version = 2")
+        with pytest.raises(RuntimeError, match="schema version 2 is newer than this opsbot"):
+            await Store.open(path)
+        assert pragma(path, "user_version") == 2  # left untouched
+
+
+class TestSyncToken:
+    async def test_none_before_the_first_sync(self, store: Store) -> None:
+        assert await store.sync_token() is None
+
+    async def test_round_trip_and_overwrite(self, store: Store) -> None:
+        await store.save_sync_token("s72594_4483_1934")
+        await store.save_sync_token("s72595_4483_1935")
+        assert await store.sync_token() == "s72595_4483_1935"
+
+    async def test_survives_a_restart(self, tmp_path: Path) -> None:
+        path = tmp_path / "opsbot.db"
+        first = await Store.open(path)
+        await first.save_sync_token("s1_2_3")
+        await first.close()
+        second = await Store.open(path)
+        try:
+            assert await second.sync_token() == "s1_2_3"
+        finally:
+            await second.close()
+
+
+class TestAudit:
+    async def test_record_returns_increasing_ids(self, store: Store) -> None:
+        first = await store.record(ENTRY)
+        second = await store.record(ENTRY)
+        assert 0 < first < second
+
+    async def test_recent_is_newest_first_and_limited(self, store: Store) -> None:
+        for i in range(5):
+            await store.record(replace(ENTRY, event_id=f"$e{i}", ts_ms=ENTRY.ts_ms + i))
+        rows = await store.recent(3)
+        assert [r.event_id for r in rows] == ["$e4", "$e3", "$e2"]
+
+    async def test_empty(self, store: Store) -> None:
+        assert await store.recent(10) == []
+
+    async def test_every_field_round_trips(self, store: Store) -> None:
+        entry = replace(ENTRY, outcome="usage-error", details="missing <service>", args="")
+        await store.record(entry)
+        assert await store.recent(1) == [entry]
+
+    @pytest.mark.parametrize("outcome", ["ok", "denied", "usage-error", "error"])
+    async def test_known_outcomes(self, store: Store, outcome: str) -> None:
+        await store.record(replace(ENTRY, outcome=outcome))
+        assert (await store.recent(1))[0].outcome == outcome
+
+    async def test_unknown_outcome_is_rejected(self, store: Store) -> None:
+        with pytest.raises(ValueError, match="unknown outcome 'success'"):
+            await store.record(replace(ENTRY, outcome="success"))
+        assert await store.recent(10) == []
+
+    async def test_database_itself_checks_the_outcome(self, store: Store) -> None:
+        with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError):
+            db.execute(
+                "INSERT INTO audit (ts_ms, room_id, sender, event_id, command, args, outcome,"
+                " duration_ms) VALUES (0, '!r', '@u:x', '$e', 'status', '', 'success', 0)"
+            )
