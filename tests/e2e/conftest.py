@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -132,6 +133,13 @@ class World:
             del raw["docker"]["project"]  # type: ignore[attr-defined]
         return parse_config(raw, {})
 
+    async def close(self) -> None:
+        """Stop every bot of this world and log its people out."""
+        for runner in self.runners:
+            await runner.stop()
+        for person in self.people.values():
+            await person.close()
+
     async def bot(self, **docker: Any) -> BotRunner:
         """Start a bot for this world and wait until it has joined the room."""
         runner = BotRunner(self.config(**docker))
@@ -161,6 +169,23 @@ async def make_world(server: SynapseServer, tmp_path: Path, project: str | None)
     return World(server, room_id, bot["user_id"], bot_password, people, tmp_path / "data", project)
 
 
+@contextlib.asynccontextmanager
+async def own_world(
+    tmp_path: Path, project: str | None, *, raise_rate_limits: bool = True
+) -> AsyncIterator[tuple[SynapseServer, World]]:
+    """A world on a Synapse of its own (for tests that stop it or keep its rate limits)."""
+    server = SynapseServer(tmp_path / "hs", raise_rate_limits=raise_rate_limits)
+    server.start()
+    try:
+        w = await make_world(server, tmp_path, project)
+        try:
+            yield server, w
+        finally:
+            await w.close()
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 async def world(
     synapse: SynapseServer, stack: ComposeStack, tmp_path: Path
@@ -168,7 +193,4 @@ async def world(
     """A fresh world on the session's Synapse, managing the incident stack."""
     w = await make_world(synapse, tmp_path, stack.project)
     yield w
-    for runner in w.runners:
-        await runner.stop()
-    for person in w.people.values():
-        await person.close()
+    await w.close()

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import World, make_world
+from tests.e2e.conftest import World, own_world
 from tests.support.person import Person
 from tests.support.stack import ComposeStack
-from tests.support.synapse import SynapseServer
 
 
 def replies_to(person: Person, room_id: str, event_id: str) -> list[dict[str, object]]:
@@ -50,10 +49,7 @@ async def test_first_start_skips_the_backlog_and_restart_never_replays(world: Wo
 
 async def test_homeserver_outage_is_waited_out(tmp_path: Path, stack: ComposeStack) -> None:
     """Synapse stops for ~10 s while the bot runs; the bot keeps running and answers again."""
-    server = SynapseServer(tmp_path / "hs")
-    server.start()
-    try:
-        world = await make_world(server, tmp_path, stack.project)
+    async with own_world(tmp_path, stack.project) as (server, world):
         bot = await world.bot()
         alice = world.people["alice"]
         await alice.wait_reply(world.room_id, await alice.send(world.room_id, "!help"))
@@ -66,23 +62,14 @@ async def test_homeserver_outage_is_waited_out(tmp_path: Path, stack: ComposeSta
         command = await alice.send(world.room_id, "!status web")
         reply = await alice.wait_reply(world.room_id, command, timeout=60)
         assert "web" in str(reply["content"]["body"])
-        for runner in world.runners:
-            await runner.stop()
-        for person in world.people.values():
-            await person.close()
-    finally:
-        server.stop()
 
 
 async def test_rate_limited_replies_are_delayed_not_lost(
     tmp_path: Path, stack: ComposeStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With Synapse's default message rate limit, a burst of commands still gets every reply."""
-    server = SynapseServer(tmp_path / "hs", raise_rate_limits=False)
-    server.start()
     caplog.set_level(logging.WARNING, logger="nio")
-    try:
-        world = await make_world(server, tmp_path, stack.project)
+    async with own_world(tmp_path, stack.project, raise_rate_limits=False) as (_, world):
         await world.bot()
         alice = world.people["alice"]
         commands = [
@@ -92,12 +79,6 @@ async def test_rate_limited_replies_are_delayed_not_lost(
         for command in commands:
             await alice.wait_reply(world.room_id, command, timeout=120)
         assert any("429" in r.getMessage() for r in caplog.records), "no rate limit was hit"
-        for runner in world.runners:
-            await runner.stop()
-        for person in world.people.values():
-            await person.close()
-    finally:
-        server.stop()
 
 
 async def test_invites_only_from_admins_or_to_configured_rooms(world: World) -> None:

@@ -212,6 +212,14 @@ class TestRegistry:
         assert registry.get("deploy") is deploy
         assert registry.get("DEPLOY") is deploy
 
+    def test_names_differing_only_in_case_clash(self) -> None:
+        @command(role=Role.VIEWER, name="Logs")
+        async def shouting(ctx: Context) -> str:
+            return ""
+
+        with pytest.raises(ValueError, match="registered twice"):
+            Registry([logs, shouting])
+
 
 class TestTheRealCommands:
     def test_build_a_registry(self) -> None:
