@@ -103,8 +103,8 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
     """Validate a parsed YAML document; raise ConfigError listing every problem."""
     r = Reader()
     top = r.section(raw, "", ("matrix", "data_dir", "docker", "access"))
-    if raw is None or not isinstance(raw, dict):
-        r.problems.append("the configuration must be a mapping with a `matrix` section")
+    if raw is None:
+        r.problems.append("the configuration is empty; start from config.example.yaml")
     m = r.section(
         top.get("matrix"),
         "matrix",
@@ -194,7 +194,8 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
         operators=r.get(a, "access", "operators", users, ()) or (),
         viewers=r.get(a, "access", "viewers", users, ()) or (),
     )
-    if not (access.admins or access.operators or access.viewers):
+    access_problems = any(p.startswith("access.") for p in r.problems)
+    if not (access.admins or access.operators or access.viewers) and not access_problems:
         r.problems.append("access: list at least one admin, operator or viewer")
 
     data_dir = Path(r.get(top, "", "data_dir", string(), "./data") or "./data")

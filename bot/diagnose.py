@@ -34,10 +34,9 @@ def probed_ports(command: str) -> set[int]:
 
 def probe_hint(detail: ContainerDetail) -> str | None:
     """Explain a failing health check when its output shows a refused connection."""
-    failing = [p for p in detail.probes if p.exit_code != 0]
-    if not failing or not detail.healthcheck:
+    if not detail.probes or not detail.healthcheck or detail.probes[-1].exit_code == 0:
         return None
-    last = failing[-1].output.lower()
+    last = detail.probes[-1].output.lower()
     if not any(marker in last for marker in _REFUSED):
         return None
     ports = sorted(probed_ports(detail.probe_command))

@@ -82,9 +82,10 @@ class Dispatcher:
         """Handle one command message end to end; never raises."""
         started = time.monotonic()
         prefix = self.config.matrix.prefix
-        parts = msg.body[len(prefix) :].split(maxsplit=1)
-        if not parts or not COMMAND_NAME.match(parts[0]):
-            return  # a lone prefix, "!!!" or "!?": not meant for us
+        text = msg.body[len(prefix) :]
+        parts = text.split(maxsplit=1)
+        if not parts or text[0].isspace() or not COMMAND_NAME.match(parts[0]):
+            return  # a lone prefix, "! wow", "!!!" or "!?": not meant for us
         name, rest = parts[0].lower(), parts[1] if len(parts) > 1 else ""
         role = role_of(msg.sender, self.config.access)
         cmd = self.registry.get(name)

@@ -21,7 +21,7 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
-        text = value.strip().lower()
+        text = re.sub(r"\s+", "", value.lower())  # "1h 30m" and "30 s" are fine
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
             seconds = float(text)
         else:

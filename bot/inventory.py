@@ -204,7 +204,7 @@ def from_inspect(raw: dict[str, Any]) -> ContainerDetail:
 def _ports(exposed: dict[str, Any] | None) -> tuple[int, ...]:
     out = set()
     for key in exposed or {}:
-        number = str(key).split("/", 1)[0]
-        if number.isdigit():
+        number, _, proto = str(key).partition("/")
+        if number.isdigit() and proto in ("", "tcp"):  # probes speak TCP
             out.add(int(number))
     return tuple(sorted(out))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 
-# One Matrix event must stay below 64 KiB; body and formatted_body together stay well under it.
+# One Matrix event must stay below 64 KiB of UTF-8 JSON; body and formatted_body together
+# stay well under it (sizes are measured as JSON-encoded UTF-8 bytes).
 MAX_BODY = 24_000
 MAX_HTML = 32_000
 
@@ -35,12 +37,20 @@ class Reply:
     def bounded(self) -> Reply:
         """The reply cut to Matrix size limits (never an oversized event)."""
         body = self.body
-        if len(body) > MAX_BODY:
-            body = body[: MAX_BODY - 40] + "\n… (message cut: too long)"
+        if json_size(body) > MAX_BODY:
+            note = "\n… (message cut: too long)"
+            while json_size(body) > MAX_BODY - json_size(note):
+                body = body[: len(body) * 9 // 10]
+            body += note
         markup = self.html
-        if markup is not None and len(markup) > MAX_HTML:
+        if markup is not None and json_size(markup) > MAX_HTML:
             markup = None  # cutting HTML would break tags; fall back to the plain body
         return Reply(body=body, html=markup, attachment=self.attachment)
+
+
+def json_size(text: str) -> int:
+    """Bytes ``text`` takes in an event: JSON-escaped, UTF-8 encoded."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2  # without the quotes
 
 
 def esc(text: str) -> str:

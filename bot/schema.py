@@ -22,7 +22,8 @@ class Reader:
         if raw is None:
             return {}
         if not isinstance(raw, dict):
-            self.problems.append(f"{path}: expected a mapping, got {kind(raw)}")
+            where = f"{path}: expected" if path else "the configuration must be"
+            self.problems.append(f"{where} a mapping, got {kind(raw)}")
             return {}
         for key in raw:
             if key not in known:

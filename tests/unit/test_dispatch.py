@@ -167,7 +167,9 @@ class TestHappyPath:
 
 
 class TestNotForUs:
-    @pytest.mark.parametrize("body", ["!", "!!!", "!?", "!   ", "!123", "!-rf", "!!echo hi"])
+    @pytest.mark.parametrize(
+        "body", ["!", "! wow", "!!!", "!?", "!   ", "!123", "!-rf", "!!echo hi"]
+    )
     async def test_ignored_without_reply_or_audit(self, bot: Harness, body: str) -> None:
         assert await bot.say(body) == []
         assert await bot.audit() == []

@@ -16,6 +16,8 @@ from bot.duration import MAX_SECONDS, DurationError, format_duration, parse_dura
         ("10m", 600.0),
         ("4h", 14_400.0),
         ("1h30m", 5_400.0),
+        ("1h 30m", 5_400.0),
+        ("30 s", 30.0),
         ("2d", 172_800.0),
         ("1w", 604_800.0),
         ("500ms", 0.5),

@@ -177,7 +177,7 @@ def inspected(**changes: Any) -> dict[str, Any]:
                 "Test": ["CMD-SHELL", "wget -q --spider http://localhost:8080/ || exit 1"],
                 "Interval": 30_000_000_000,
             },
-            "ExposedPorts": {"80/tcp": {}, "8080/tcp": {}, "8000/tcp": {}},
+            "ExposedPorts": {"80/tcp": {}, "8080/tcp": {}, "8000/tcp": {}, "53/udp": {}},
             "StopTimeout": 30,
         },
         "HostConfig": {"RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0}},
