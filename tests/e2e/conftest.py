@@ -104,20 +104,21 @@ class World:
     room_id: str
     bot_user: str
     bot_password: str
+    bot_token: str
+    bot_device: str
     people: dict[str, Person]
     data_dir: Path
     project: str | None
     runners: list[BotRunner] = field(default_factory=list)
 
-    def config(self, **docker: Any) -> Config:
+    def config(self, *, token_login: bool = False, **docker: Any) -> Config:
         """A bot config for this world (parsed like a real config file)."""
         ids = {name: p.user_id for name, p in self.people.items()}
         raw = {
             "matrix": {
                 "homeserver": self.server.url,
                 "user_id": self.bot_user,
-                "password": self.bot_password,
-                "device_id": "OPSBOT",
+                "device_id": self.bot_device if token_login else "OPSBOT",
                 "command_rooms": [self.room_id],
                 "alert_room": self.room_id,
             },
@@ -129,6 +130,8 @@ class World:
                 "viewers": [ids["carol"]],
             },
         }
+        secret = "access_token" if token_login else "password"
+        raw["matrix"][secret] = self.bot_token if token_login else self.bot_password  # type: ignore[index]
         if self.project is None:
             del raw["docker"]["project"]  # type: ignore[attr-defined]
         return parse_config(raw, {})
@@ -140,9 +143,9 @@ class World:
         for person in self.people.values():
             await person.close()
 
-    async def bot(self, **docker: Any) -> BotRunner:
+    async def bot(self, *, token_login: bool = False, **docker: Any) -> BotRunner:
         """Start a bot for this world and wait until it has joined the room."""
-        runner = BotRunner(self.config(**docker))
+        runner = BotRunner(self.config(token_login=token_login, **docker))
         self.runners.append(runner)
         await runner.start()
         return runner
@@ -166,7 +169,17 @@ async def make_world(server: SynapseServer, tmp_path: Path, project: str | None)
     for name, person in people.items():
         if name != "alice":
             await person.join(room_id)
-    return World(server, room_id, bot["user_id"], bot_password, people, tmp_path / "data", project)
+    return World(
+        server,
+        room_id,
+        bot["user_id"],
+        bot_password,
+        bot["access_token"],
+        bot["device_id"],
+        people,
+        tmp_path / "data",
+        project,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -46,6 +46,15 @@ async def test_reply_shape_and_help(world: World) -> None:
     assert "did you mean `!status`" in body(await ask(alice, world.room_id, "!stauts"))
 
 
+async def test_access_token_login(world: World) -> None:
+    """The bot can log in with an access token (and its device) instead of a password."""
+    await world.bot(token_login=True)
+    alice = world.people["alice"]
+    reply = await ask(alice, world.room_id, "!help status")
+    assert reply["sender"] == world.bot_user
+    assert "`!status [service]`" in body(reply)
+
+
 async def test_status_classifies_the_incident_stack(world: World, stack: ComposeStack) -> None:
     """Healthy, unhealthy (wrong port), crash-looping and unchecked services are told apart."""
     await world.bot()
