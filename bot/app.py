@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from bot.access import role_of
+from bot.approvals import Approvals
 from bot.commands import Registry, Role
 from bot.config import Config
 from bot.containers import Containers
@@ -27,25 +28,33 @@ async def run(
 ) -> None:
     """Run the bot until ``stop`` is set (or forever); ``ready`` is set once it is listening."""
     stop = stop or asyncio.Event()
+    ready = ready or asyncio.Event()
     store = await Store.open(config.data_dir / "opsbot.db")
     containers = Containers(config.docker)
     redact = Redactor(literals=config.secrets())
     chat = Chat(
         config.matrix,
         store,
-        on_message=lambda msg: dispatcher.submit(msg),  # noqa: PLW0108 (bound later)
         may_invite=lambda user: role_of(user, config.access) == Role.ADMIN,
         backoff_cap=backoff_cap,
         ready=ready,
     )
-    dispatcher = Dispatcher(config, Registry(ALL), containers, store, redact, chat.reply)
+    approvals = Approvals(config, store, chat, redact, config.matrix.user_id)
+    dispatcher = Dispatcher(config, Registry(ALL), containers, store, redact, chat.reply, approvals)
+    # wire the incoming side now that every handler exists
+    chat.on_message = dispatcher.submit
+    chat.on_reaction = approvals.on_reaction
+    chat.on_redaction = approvals.on_redaction
+    approvals.execute = dispatcher.execute
+    keeper = asyncio.create_task(approvals.run(ready), name="approvals")
     try:
         if not await containers.ping():
-            log.warning(
-                "Docker engine not reachable at %s yet; commands will say so", config.docker.url
-            )
+            log.warning("Docker engine not reachable at %s yet; commands say so", config.docker.url)
         await chat.run(stop)
     finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+        await approvals.close()
         await dispatcher.close()
         await chat.close()
         await containers.close()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import difflib
 import enum
 import inspect
-import re
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from bot.duration import DurationError, parse_duration
+from bot.arguments import CONVERTERS, METAVARS
 from bot.reply import Reply
 
 if TYPE_CHECKING:
+    from bot.approvals import Approvals
     from bot.config import Config
     from bot.containers import Containers
     from bot.redact import Redactor
@@ -44,71 +44,26 @@ class UsageError(CommandError):
     outcome = "usage-error"
 
 
-SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-MAX_REGEX = 200
+@dataclass(frozen=True)
+class Plan:
+    """What an approval card announces before a mutating command runs."""
+
+    summary: str  # e.g. "restart `seafile` (container `stack-seafile-1`)"
+    service: str
+    approver_role: Role
+    warning: str = ""
 
 
-class Service(str):
-    """A service name: compose service or container name, `[A-Za-z0-9][A-Za-z0-9_.-]*`."""
+class ApprovalNeeded(Exception):
+    """Raised by ``Context.confirm`` until a second person has approved the plan."""
 
-    __slots__ = ()
-
-    @classmethod
-    def parse(cls, text: str) -> Self:
-        """Validate a typed service name."""
-        if not SERVICE_NAME.match(text):
-            raise ValueError(
-                "service names use letters, digits, `_`, `.` and `-` "
-                "and start with a letter or digit"
-            )
-        return cls(text)
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.summary)
+        self.plan = plan
 
 
-class Duration(float):
-    """A positive duration in seconds, typed as `30s`, `10m`, `4h`."""
-
-    __slots__ = ()
-
-    @classmethod
-    def parse(cls, text: str) -> Self:
-        """Parse a human duration."""
-        try:
-            return cls(parse_duration(text))
-        except DurationError as exc:
-            raise ValueError(str(exc)) from None
-
-
-class Regex:
-    """A bounded regular expression typed by the user (case-insensitive)."""
-
-    def __init__(self, pattern: re.Pattern[str]) -> None:
-        self.pattern = pattern
-
-    @classmethod
-    def parse(cls, text: str) -> Regex:
-        """Compile a user regex, refusing overly long ones."""
-        if len(text) > MAX_REGEX:
-            raise ValueError(f"the pattern is longer than {MAX_REGEX} characters")
-        try:
-            return cls(re.compile(text, re.IGNORECASE))
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-
-
-def _int(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d{1,9}", text):
-        raise ValueError(f"`{text[:20]}` is not a whole number")
-    return int(text)
-
-
-CONVERTERS: dict[Any, Callable[[str], Any]] = {
-    str: str,
-    int: _int,
-    Service: Service.parse,
-    Duration: Duration.parse,
-    Regex: Regex.parse,
-}
-METAVARS = {int: "N", Duration: "DURATION", Regex: "REGEX", str: "TEXT", Service: "SERVICE"}
+async def no_progress(text: str) -> None:
+    """Progress sink for commands that run without an approval card."""
 
 
 @dataclass
@@ -124,6 +79,16 @@ class Context:
     store: Store
     redact: Redactor
     registry: Registry
+    approvals: Approvals | None = None
+    approved_by: str | None = None  # set when an approved request executes
+    request_id: str | None = None
+    progress: Callable[[str], Awaitable[None]] = no_progress
+    details: list[str] = field(default_factory=list)  # extra text for the audit row
+
+    def confirm(self, plan: Plan) -> None:
+        """Stop here until another person approves ``plan``; passes once it is approved."""
+        if self.approved_by is None:
+            raise ApprovalNeeded(plan)
 
 
 @dataclass(frozen=True)
@@ -135,10 +100,17 @@ class Param:
     required: bool
     flag: bool  # keyword-only → `--name VALUE`
 
+    @property
+    def option(self) -> str:
+        """How the option is typed: `--since`, `--no-rollback`."""
+        return "--" + self.name.replace("_", "-")
+
     def usage(self) -> str:
-        """`<service>`, `[lines]` or `[--since DURATION]`."""
+        """`<service>`, `[lines]`, `[--since DURATION]` or `[--no-rollback]`."""
+        if self.flag and self.kind is bool:
+            return f"[{self.option}]"
         if self.flag:
-            return f"[--{self.name} {METAVARS.get(self.kind, 'VALUE')}]"
+            return f"[{self.option} {METAVARS.get(self.kind, 'VALUE')}]"
         return f"<{self.name}>" if self.required else f"[{self.name}]"
 
 
@@ -165,7 +137,7 @@ class Command:
     def bind(self, args: Sequence[str]) -> dict[str, Any]:
         """Map tokens onto the handler's parameters; raise UsageError with the reason."""
         positional = [p for p in self.params if not p.flag]
-        flags = {p.name: p for p in self.params if p.flag}
+        flags = {p.option[2:]: p for p in self.params if p.flag}
         values: dict[str, Any] = {}
         rest = list(args)
         queue = list(positional)
@@ -177,11 +149,16 @@ class Command:
                 if param is None:
                     known = ", ".join(f"--{f}" for f in flags) or "none"
                     raise UsageError(f"unknown option `--{name[:30]}` (options: {known})")
+                if param.kind is bool:
+                    if eq:
+                        raise UsageError(f"`--{name}` takes no value")
+                    values[param.name] = True
+                    continue
                 if not eq:
                     if not rest:
                         raise UsageError(f"`--{name}` needs a value")
                     value = rest.pop(0)
-                values[name] = _convert(param, value)
+                values[param.name] = _convert(param, value)
             elif queue:
                 param = queue.pop(0)
                 values[param.name] = _convert(param, token)

@@ -150,6 +150,17 @@ class Containers:
             ) from None
         return from_inspect(raw)
 
+    async def restart(self, container: ContainerInfo, stop_timeout: int) -> None:
+        """Restart with the container's own stop grace period (not docker-py's 10 s)."""
+        await self._call(lambda api: api.restart(container.id, timeout=stop_timeout))
+
+    async def tag(self, image_id: str, name: str) -> None:
+        """Point the image name ``name`` (`repo[:tag]`) at ``image_id`` again."""
+        repo, tag = name, "latest"
+        if ":" in name.rsplit("/", 1)[-1]:
+            repo, tag = name.rsplit(":", 1)
+        await self._call(lambda api: api.tag(image_id, repo, tag, force=True))
+
     async def dependencies(self, detail: ContainerDetail) -> list[str] | None:
         """Compose dependencies of a container (label, else its compose files)."""
         return await asyncio.to_thread(compose.dependencies, detail.labels, detail.service)

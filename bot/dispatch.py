@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import shlex
@@ -10,14 +9,28 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.access import role_of
-from bot.commands import Command, CommandError, Context, Registry, Role, UsageError
+from bot.commands import (
+    ApprovalNeeded,
+    Command,
+    CommandError,
+    Context,
+    Registry,
+    Role,
+    UsageError,
+    no_progress,
+)
 from bot.config import Config
 from bot.containers import Containers
 from bot.redact import Redactor
 from bot.reply import Attachment, Reply
-from bot.store import AuditEntry, Store
+from bot.store import AuditEntry, Request, Store
+from bot.tasks import TaskSet
+
+if TYPE_CHECKING:
+    from bot.approvals import Approvals
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +51,7 @@ class Message:
 
 
 Send = Callable[[Message, Reply], Awaitable[str | None]]
+Progress = Callable[[str], Awaitable[None]]
 
 
 class Dispatcher:
@@ -51,6 +65,7 @@ class Dispatcher:
         store: Store,
         redact: Redactor,
         send: Send,
+        approvals: Approvals | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -58,25 +73,17 @@ class Dispatcher:
         self.store = store
         self.redact = redact
         self.send = send
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.approvals = approvals
+        self.tasks = TaskSet("command")
         self._stranger_replies: dict[str, float] = {}
 
     def submit(self, msg: Message) -> None:
         """Start handling ``msg`` in its own task; returns at once."""
-        task = asyncio.create_task(self.handle(msg), name=f"command {msg.event_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("command task failed", exc_info=task.exception())
+        self.tasks.spawn(self.handle(msg), f"command {msg.event_id}")
 
     async def close(self) -> None:
         """Cancel commands still running (shutdown)."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.tasks.close()
 
     async def handle(self, msg: Message) -> None:
         """Handle one command message end to end; never raises."""
@@ -111,15 +118,23 @@ class Dispatcher:
                 reply = Reply.text(f"I could not read the arguments: {exc} (check your quotes)")
             else:
                 outcome, reply, details = await self._run(msg, cmd, role, args)
+                if reply is None:
+                    return  # an approval card was posted; the approvals module audits
         if reply is not None:
             await self._send(msg, reply)
         await self._audit(msg, name, rest, outcome, started, details)
 
     async def _run(
-        self, msg: Message, cmd: Command, role: Role, args: list[str]
-    ) -> tuple[str, Reply, str]:
-        name = cmd.name
-        prefix = self.config.matrix.prefix
+        self,
+        msg: Message,
+        cmd: Command,
+        role: Role,
+        args: list[str],
+        request: Request | None = None,
+        progress: Progress = no_progress,
+    ) -> tuple[str, Reply | None, str]:
+        """Run a command; a None reply means an approval card was posted instead."""
+        name, prefix = cmd.name, self.config.matrix.prefix
         ctx = Context(
             sender=msg.sender,
             room_id=msg.room_id,
@@ -130,6 +145,10 @@ class Dispatcher:
             store=self.store,
             redact=self.redact,
             registry=self.registry,
+            approvals=self.approvals,
+            approved_by=request.approver if request else None,
+            request_id=request.id if request else None,
+            progress=progress,
         )
         try:
             kwargs = cmd.bind(args)
@@ -138,15 +157,36 @@ class Dispatcher:
             return "usage-error", Reply.text(f"{exc}\nusage: `{usage}`"), str(exc)
         try:
             result = await cmd.handler(ctx, **kwargs)
+            if cmd.needs_approval and request is None:
+                raise RuntimeError(f"{name} needs approval but never asked for it")
+        except ApprovalNeeded as need:
+            if not cmd.needs_approval or request is not None or self.approvals is None:
+                raise RuntimeError(f"{name} asked for approval where it cannot") from None
+            await self.approvals.open(msg, name, shlex.join(args), need.plan)
+            return "ok", None, ""
         except CommandError as exc:
-            return exc.outcome, Reply.text(str(exc)), str(exc)
+            return exc.outcome, Reply.text(str(exc)), "\n".join([str(exc), *ctx.details])
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command %s failed (ref %s)", name, ref)
             text = f"`{prefix}{name}` failed unexpectedly (ref {ref}); the details are in my log."
             return "error", Reply.text(text), f"internal error, ref {ref}"
         reply = Reply.text(result) if isinstance(result, str) else result
-        return "ok", reply, ""
+        return "ok", reply, "\n".join(ctx.details)
+
+    async def execute(self, req: Request, progress: Progress) -> tuple[str, Reply, str]:
+        """Run an approved request's command (for the approvals module)."""
+        cmd = self.registry.get(req.command)
+        role = role_of(req.requester, self.config.access)
+        if cmd is None or role is None or role < cmd.role:
+            text = f"{req.requester} may no longer use `{self.config.matrix.prefix}{req.command}`"
+            return "denied", Reply.text(text), text
+        msg = Message(req.room_id, req.command_event_id, req.requester, "", req.thread_root, 0)
+        outcome, reply, details = await self._run(
+            msg, cmd, role, split_args(req.args), req, progress
+        )
+        assert reply is not None  # an approved request never asks again
+        return outcome, self._redacted(reply).bounded(), self.redact(details)
 
     def _stranger_reply(self, msg: Message) -> Reply | None:
         now = time.monotonic()
@@ -189,7 +229,7 @@ class Dispatcher:
             details=self.redact(details)[:2000],
         )
         try:
-            await self.store.record(entry)
+            await self.store.audit.record(entry)
         except Exception:
             log.exception("could not record the audit row for %s", msg.event_id)
 

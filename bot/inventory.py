@@ -131,11 +131,12 @@ class ContainerDetail:
     restart_count: int
     started_at: datetime | None
     finished_at: datetime | None
-    image: str
+    image: str  # the name the container was created from, e.g. `seafileltd/seafile-mc:13`
     healthcheck: tuple[str, ...]
     restart_policy: str
     stop_timeout: int | None
     exposed_ports: tuple[int, ...] = ()
+    image_id: str = ""  # the exact image (sha256:…) the container runs
     labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -197,6 +198,7 @@ def from_inspect(raw: dict[str, Any]) -> ContainerDetail:
         restart_policy=str(policy),
         stop_timeout=config.get("StopTimeout"),
         exposed_ports=_ports(config.get("ExposedPorts")),
+        image_id=str(raw.get("Image") or ""),
         labels=labels,
     )
 

@@ -1,9 +1,8 @@
-"""The only module that imports nio: login, supervised sync loop, replies and files."""
+"""The only module that imports nio: login, supervised sync loop, sending, outbox delivery."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import time
@@ -20,15 +19,21 @@ from nio import (
     JoinError,
     LoginError,
     MatrixRoom,
+    ReactionEvent,
+    RedactionEvent,
     RoomMessageText,
     RoomSendError,
     SyncError,
     UploadResponse,
     WhoamiError,
 )
+from nio.api import RelationshipType
 
+from bot import events
 from bot.config import MatrixConfig
+from bot.delivery import Courier, Unreachable
 from bot.dispatch import Message
+from bot.events import Reaction
 from bot.reply import Reply
 from bot.store import Store
 
@@ -36,7 +41,7 @@ log = logging.getLogger(__name__)
 
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}  # first-ever start: skip the backlog
 LONG_POLL_MS = 30_000
-SEND_DEADLINE = 300.0  # seconds a reply keeps being retried while the homeserver is away
+SEND_DEADLINE = 300.0  # seconds a direct reply keeps being retried while the homeserver is away
 NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 
 
@@ -45,13 +50,12 @@ class FatalLoginError(Exception):
 
 
 class Chat:
-    """Keeps the bot connected to its homeserver and turns commands into Messages."""
+    """Keeps the bot connected to its homeserver; hands over commands, reactions, redactions."""
 
     def __init__(
         self,
         cfg: MatrixConfig,
         store: Store,
-        on_message: Callable[[Message], None],
         may_invite: Callable[[str], bool],
         *,
         backoff_cap: float = 60.0,
@@ -59,7 +63,10 @@ class Chat:
     ) -> None:
         self.cfg = cfg
         self.store = store
-        self.on_message = on_message
+        # where incoming events go; the app wires these to the dispatcher and approvals
+        self.on_message: Callable[[Message], None] = lambda msg: None
+        self.on_reaction: Callable[[Reaction], None] = lambda reaction: None
+        self.on_redaction: Callable[[str, str], None] = lambda room, redacted: None
         self.may_invite = may_invite
         self.backoff_cap = backoff_cap
         self.connected = False
@@ -76,8 +83,10 @@ class Chat:
                 request_timeout=30,
             ),
         )
-        self.client.add_event_callback(self._on_text, RoomMessageText)
+        self.courier = Courier(store, self._send_once, backoff_cap)
+        self.client.add_event_callback(self._on_event, (RoomMessageText, ReactionEvent))
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_redaction, RedactionEvent)
 
     # -- connection -----------------------------------------------------------------------
 
@@ -101,18 +110,30 @@ class Chat:
 
     async def _join_configured(self) -> None:
         for room_id in dict.fromkeys((*self.cfg.command_rooms, self.cfg.alert_room)):
-            if room_id in self.client.rooms:
-                continue
-            resp = await self.client.join(room_id)
-            if isinstance(resp, JoinError):
-                log.warning("cannot join %s yet (%s); invite me there", room_id, resp.message)
+            if room_id not in self.client.rooms:
+                resp = await self.client.join(room_id)
+                if isinstance(resp, JoinError):
+                    log.warning("cannot join %s yet (%s); invite me there", room_id, resp.message)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Log in and sync until ``stop`` is set; outages are waited out, never fatal."""
-        backoff = 1.0
-        logged_in = False
-        first = True
-        while not stop.is_set():
+        tasks = {
+            asyncio.create_task(self._sync_forever(), name="sync"),
+            asyncio.create_task(self.courier.run(), name="outbox"),
+            asyncio.create_task(stop.wait(), name="stop"),
+        }
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a fatal login error ends the bot loudly
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _sync_forever(self) -> None:
+        backoff, logged_in, first = 1.0, False, True
+        while True:
             try:
                 if not logged_in:
                     await self._login()
@@ -128,14 +149,11 @@ class Chat:
                     )
                 else:
                     resp = await self.client.sync(timeout=LONG_POLL_MS)
-            except FatalLoginError:
-                raise
             except (*NETWORK_ERRORS, ConnectionError) as exc:
                 self._down(f"{type(exc).__name__}: {exc}")
             else:
                 if isinstance(resp, SyncError):
-                    if resp.status_code == "M_UNKNOWN_TOKEN":
-                        logged_in = False
+                    logged_in = resp.status_code != "M_UNKNOWN_TOKEN"
                     self._down(f"sync error {resp.status_code}: {resp.message}")
                 else:
                     # event callbacks already ran inside sync(): the batch is handled
@@ -146,19 +164,17 @@ class Chat:
                         self.ready.set()
                     if not self.connected:
                         log.info("connected to %s", self.cfg.homeserver)
-                    self.connected = True
+                        self.courier.wake.set()
+                    self.connected = self.courier.online = True
                     backoff = 1.0
                     continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.backoff_cap)
 
     def _down(self, reason: str) -> None:
-        if self.connected:
-            log.warning("lost the homeserver %s: %s", self.cfg.homeserver, reason)
-        else:
-            log.info("homeserver %s not reachable: %s", self.cfg.homeserver, reason)
-        self.connected = False
+        level = logging.WARNING if self.connected else logging.INFO
+        log.log(level, "homeserver %s not reachable: %s", self.cfg.homeserver, reason)
+        self.connected = self.courier.online = False
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -166,34 +182,35 @@ class Chat:
 
     # -- incoming -------------------------------------------------------------------------
 
-    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+    def _ours(self, room_id: str, source: dict[str, Any]) -> bool:
+        """Whether an event is from a command room, not from the bot, and not seen before."""
+        event_id = str(source.get("event_id", ""))
+        if room_id not in self.cfg.command_rooms or source.get("sender") == self.cfg.user_id:
+            return False
+        if event_id in self._seen:
+            return False
+        self._seen.append(event_id)
+        return True
+
+    async def _on_event(self, room: MatrixRoom, event: RoomMessageText | ReactionEvent) -> None:
         try:
-            msg = self._to_message(room.room_id, event.source, event.server_timestamp)
+            if not self._ours(room.room_id, event.source):
+                return
+            if isinstance(event, ReactionEvent):
+                reaction = events.parse_reaction(room.room_id, event.source)
+                if reaction is not None:
+                    self.on_reaction(reaction)
+                return
+            start = self.started_ms
+            msg = events.parse_command(room.room_id, event.source, self.cfg.prefix, start)
             if msg is not None:
                 self.on_message(msg)
         except Exception:  # one bad event must not break the sync loop
             log.exception("could not handle event %s", getattr(event, "event_id", "?"))
 
-    def _to_message(self, room_id: str, source: dict[str, Any], ts: int) -> Message | None:
-        event_id, sender = source.get("event_id", ""), source.get("sender", "")
-        content = source.get("content") or {}
-        relates = content.get("m.relates_to") or {}
-        if (
-            room_id not in self.cfg.command_rooms
-            or sender == self.cfg.user_id
-            or ts < self.started_ms
-            or content.get("msgtype") != "m.text"
-            or relates.get("rel_type") == "m.replace"
-            or "m.new_content" in content
-            or event_id in self._seen
-        ):
-            return None
-        body = strip_reply_fallback(str(content.get("body", ""))).strip()
-        if not body.startswith(self.cfg.prefix):
-            return None
-        self._seen.append(event_id)
-        thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        return Message(room_id, event_id, sender, body, thread or event_id, ts)
+    async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
+        if room.room_id in self.cfg.command_rooms and event.redacts:
+            self.on_redaction(room.room_id, event.redacts)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.membership != "invite" or event.state_key != self.cfg.user_id:
@@ -207,92 +224,83 @@ class Chat:
         except NETWORK_ERRORS as exc:
             log.warning("could not accept the invite to %s: %s", room.room_id, exc)
             return
-        if isinstance(resp, JoinError):
-            log.warning("could not join %s: %s", room.room_id, resp.message)
-        else:
-            log.info("joined %s (invited by %s)", room.room_id, event.sender)
+        outcome = resp.message if isinstance(resp, JoinError) else f"invited by {event.sender}"
+        log.info("join %s: %s", room.room_id, outcome)
+
+    async def annotations(self, room_id: str, event_id: str) -> list[Reaction]:
+        """Every current (unredacted) reaction on ``event_id``, oldest first."""
+        found = []
+        relations = self.client.room_get_event_relations(
+            room_id, event_id, RelationshipType.annotation, "m.reaction"
+        )
+        async for event in relations:
+            parsed = events.parse_reaction(room_id, getattr(event, "source", {}))
+            if parsed is not None:
+                found.append(parsed)
+        return sorted(found, key=lambda r: r.ts_ms)
 
     # -- outgoing -------------------------------------------------------------------------
 
     async def reply(self, msg: Message, reply: Reply) -> str | None:
         """Post ``reply`` as a notice in the command's thread (plus its file, if any)."""
-        relation = {
-            "rel_type": "m.thread",
-            "event_id": msg.thread_root,
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": msg.event_id},
-        }
-        content: dict[str, Any] = {"msgtype": "m.notice", "body": reply.body, "m.mentions": {}}
-        if reply.html is not None:
-            content["format"] = "org.matrix.custom.html"
-            content["formatted_body"] = reply.html
-        content["m.relates_to"] = relation
-        event_id = await self.send(msg.room_id, content)
-        if reply.attachment is not None:
-            await self._send_file(msg.room_id, reply, relation)
+        relation = events.thread_relation(msg.thread_root, msg.event_id)
+        event_id = await self.send(msg.room_id, events.message(reply, relation))
+        att = reply.attachment
+        if att is not None:
+            resp, _ = await self.client.upload(
+                io.BytesIO(att.data), att.mimetype, att.filename, filesize=len(att.data)
+            )
+            if isinstance(resp, UploadResponse):
+                await self.send(msg.room_id, events.file_message(att, resp.content_uri, relation))
+            else:
+                log.warning("upload of %s failed: %s", att.filename, resp)
         return event_id
 
-    async def _send_file(self, room_id: str, reply: Reply, relation: dict[str, Any]) -> None:
-        att = reply.attachment
-        assert att is not None
-        resp, _ = await self.client.upload(
-            io.BytesIO(att.data),
-            content_type=att.mimetype,
-            filename=att.filename,
-            filesize=len(att.data),
-        )
-        if not isinstance(resp, UploadResponse):
-            log.warning("upload of %s failed: %s", att.filename, resp)
-            return
-        await self.send(
-            room_id,
-            {
-                "msgtype": "m.file",
-                "body": att.filename,
-                "filename": att.filename,
-                "info": {"mimetype": att.mimetype, "size": len(att.data)},
-                "url": resp.content_uri,
-                "m.mentions": {},
-                "m.relates_to": relation,
-            },
-        )
-
-    async def send(self, room_id: str, content: dict[str, Any]) -> str | None:
-        """Send one event, retrying through outages (same transaction id: no duplicates)."""
+    async def send(
+        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
+    ) -> str | None:
+        """Send one event now, retrying through short outages (same transaction id)."""
         tx_id = uuid.uuid4().hex
         deadline = time.monotonic() + SEND_DEADLINE
         backoff = 1.0
         while True:
             try:
-                resp = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx_id)
-            except NETWORK_ERRORS as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                if not isinstance(resp, RoomSendError):
-                    return str(resp.event_id)
-                if resp.status_code not in ("M_LIMIT_EXCEEDED", None) and not str(
-                    resp.status_code
-                ).startswith("5"):
-                    log.warning(
-                        "homeserver refused a message: %s %s", resp.status_code, resp.message
-                    )
+                return await self._send_once(room_id, kind, content, tx_id)
+            except Unreachable as exc:
+                if time.monotonic() + backoff > deadline:
+                    log.error("giving up on a message to %s: %s", room_id, exc)
                     return None
-                error = f"{resp.status_code}: {resp.message}"
-            if time.monotonic() + backoff > deadline:
-                log.error(
-                    "giving up on a message to %s after %.0f s: %s", room_id, SEND_DEADLINE, error
-                )
-                return None
-            log.warning("send to %s failed (%s); retrying in %.0f s", room_id, error, backoff)
+                log.warning("send to %s failed (%s); retrying in %.0f s", room_id, exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.backoff_cap)
 
+    async def _send_once(
+        self, room_id: str, kind: str, content: dict[str, Any], tx_id: str
+    ) -> str | None:
+        """One attempt: the event id; None if refused for good; Unreachable to retry."""
+        try:
+            resp = await self.client.room_send(room_id, kind, content, tx_id=tx_id)
+        except NETWORK_ERRORS as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(resp, RoomSendError):
+            return str(resp.event_id)
+        code = str(resp.status_code or "")
+        if code in ("M_LIMIT_EXCEEDED", "") or code.startswith("5"):
+            raise Unreachable(f"{code}: {resp.message}")
+        log.warning("homeserver refused an event for %s: %s %s", room_id, code, resp.message)
+        return None
 
-def strip_reply_fallback(body: str) -> str:
-    """Drop the `> <@user> quoted` lines older clients put in front of a reply."""
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith("> "):
-        return body
-    while lines and lines[0].startswith(">"):
-        lines.pop(0)
-    return "\n".join(lines)
+    async def queue(
+        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
+    ) -> None:
+        """Deliver an event eventually, in order, even across outages and restarts."""
+        await self.store.outbox.put(room_id, kind, content)
+        self.courier.wake.set()
+
+    async def edit(self, room_id: str, event_id: str, reply: Reply) -> None:
+        """Replace the content of one of the bot's messages (durably queued)."""
+        await self.queue(room_id, events.edit(event_id, reply))
+
+    async def react(self, room_id: str, event_id: str, key: str) -> None:
+        """Put a reaction on an event."""
+        await self.send(room_id, events.reaction(event_id, key), "m.reaction")

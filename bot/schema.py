@@ -101,3 +101,43 @@ def duration(value: Any) -> float:
         return parse_duration(value)
     except DurationError as exc:
         raise ValueError(str(exc)) from None
+
+
+def boolean(value: Any) -> bool:
+    """A YAML boolean (true/false), nothing else."""
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def integer(low: int, high: int) -> Callable[[Any], int]:
+    """A whole number between ``low`` and ``high``."""
+
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    return convert
+
+
+def argv(value: Any) -> tuple[str, ...]:
+    """A command as an argument list (never a shell string): `["./build.sh", "{service}"]`."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"expected a non-empty list of arguments, got {kind(value)}")
+    if not all(isinstance(a, str) and a for a in value):
+        raise ValueError("every argument must be a non-empty string")
+    return tuple(value)
+
+
+def argv_list(value: Any) -> tuple[tuple[str, ...], ...]:
+    """A list of commands, each an argument list."""
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of commands, got {kind(value)}")
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(argv(item))
+        except ValueError as exc:
+            raise ValueError(f"step {i}: {exc}") from None
+    return tuple(out)

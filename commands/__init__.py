@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from bot.commands import Command
+from commands.approve import approve, deny
 from commands.audit import audit
 from commands.help import help_
 from commands.logs import logs
+from commands.rebuild import rebuild
+from commands.restart import restart
 from commands.status import status
 
-ALL: tuple[Command, ...] = (help_, status, logs, audit)
+ALL: tuple[Command, ...] = (help_, status, logs, restart, rebuild, approve, deny, audit)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.commands import Context, Duration, Regex, Role, Service, UsageError, command
+from bot.arguments import Duration, Regex, Service
+from bot.commands import Context, Role, UsageError, command
 from bot.duration import format_duration
 from bot.redact import strip_ansi
 from bot.reply import Attachment, Reply, code, esc, pre

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.commands import Context, Role, Service, command
+from bot.arguments import Service
+from bot.commands import Context, Role, command
 from bot.diagnose import probe_hint
 from bot.duration import format_duration
 from bot.inventory import ContainerDetail, ContainerInfo, shorten_phrase

@@ -7,14 +7,12 @@ import re
 import pytest
 
 import commands
+from bot.arguments import Duration, Regex, Service
 from bot.commands import (
     Command,
     Context,
-    Duration,
-    Regex,
     Registry,
     Role,
-    Service,
     UsageError,
     command,
 )

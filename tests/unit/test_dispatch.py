@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot import dispatch as dispatch_module
-from bot.commands import Command, Context, Registry, Role, Service, UsageError, command
+from bot.arguments import Service
+from bot.commands import Command, Context, Registry, Role, UsageError, command
 from bot.config import Config, parse_config
 from bot.containers import Containers
 from bot.dispatch import Dispatcher, Message, Send, split_args
@@ -92,7 +93,7 @@ class Harness:
         return [reply for _, reply in self.sent[before:]]
 
     async def audit(self) -> list[AuditEntry]:
-        return list(reversed(await self.store.recent(100)))
+        return list(reversed(await self.store.audit.recent(100)))
 
 
 _counter = iter(range(1_000_000))
@@ -341,7 +342,7 @@ class TestConcurrency:
             return "$reply"
 
         harness = await build(tmp_path, (slow, fast), send=send)
-        record = harness.store.record
+        record = harness.store.audit.record
 
         async def record_and_tell(entry: AuditEntry) -> int:
             row = await record(entry)
@@ -349,7 +350,7 @@ class TestConcurrency:
                 slow_audited.set()
             return row
 
-        monkeypatch.setattr(harness.store, "record", record_and_tell)
+        monkeypatch.setattr(harness.store.audit, "record", record_and_tell)
         try:
             harness.dispatcher.submit(message("!slow"))
             await asyncio.wait_for(slow_started.wait(), 5)

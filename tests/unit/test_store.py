@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import AuditEntry, Store
+from bot.store.migrations import MIGRATIONS
 
 ENTRY = AuditEntry(
     ts_ms=1_714_560_000_000,
@@ -37,10 +38,10 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 class TestSchema:
-    async def test_open_creates_the_directory_and_schema_version_1(self, store: Store) -> None:
+    async def test_open_creates_the_directory_and_the_latest_schema(self, store: Store) -> None:
         assert store.path.is_file()
-        assert await store.schema_version() == 1
-        assert pragma(store.path, "user_version") == 1
+        assert await store.schema_version() == len(MIGRATIONS)
+        assert pragma(store.path, "user_version") == len(MIGRATIONS)
 
     async def test_uses_write_ahead_logging(self, store: Store) -> None:
         assert pragma(store.path, "journal_mode") == "wal"
@@ -55,24 +56,26 @@ class TestSchema:
 
         with caplog.at_level(logging.INFO, logger="bot.store"):
             first = await Store.open(path)
-            await first.record(ENTRY)
+            await first.audit.record(ENTRY)
             await first.close()
-            assert migrations() == [f"migrating {path} to schema version 1"]
+            assert migrations() == [
+                f"migrating {path} to schema version {n + 1}" for n in range(len(MIGRATIONS))
+            ]
             second = await Store.open(path)
         try:
-            assert len(migrations()) == 1  # nothing more on the second open
-            assert await second.schema_version() == 1
-            assert await second.recent(10) == [ENTRY]
+            assert len(migrations()) == len(MIGRATIONS)  # nothing more on the second open
+            assert await second.schema_version() == len(MIGRATIONS)
+            assert await second.audit.recent(10) == [ENTRY]
         finally:
             await second.close()
 
     async def test_refuses_a_database_from_a_newer_opsbot(self, tmp_path: Path) -> None:
         path = tmp_path / "opsbot.db"
         with sqlite3.connect(path) as db:
-            db.execute("PRAGMA user_version = 2")
-        with pytest.raises(RuntimeError, match="schema version 2 is newer than this opsbot"):
+            db.execute("PRAGMA user_version = 99")
+        with pytest.raises(RuntimeError, match="schema version 99 is newer than this opsbot"):
             await Store.open(path)
-        assert pragma(path, "user_version") == 2  # left untouched
+        assert pragma(path, "user_version") == 99  # left untouched
 
 
 class TestSyncToken:
@@ -98,33 +101,33 @@ class TestSyncToken:
 
 class TestAudit:
     async def test_record_returns_increasing_ids(self, store: Store) -> None:
-        first = await store.record(ENTRY)
-        second = await store.record(ENTRY)
+        first = await store.audit.record(ENTRY)
+        second = await store.audit.record(ENTRY)
         assert 0 < first < second
 
     async def test_recent_is_newest_first_and_limited(self, store: Store) -> None:
         for i in range(5):
-            await store.record(replace(ENTRY, event_id=f"$e{i}", ts_ms=ENTRY.ts_ms + i))
-        rows = await store.recent(3)
+            await store.audit.record(replace(ENTRY, event_id=f"$e{i}", ts_ms=ENTRY.ts_ms + i))
+        rows = await store.audit.recent(3)
         assert [r.event_id for r in rows] == ["$e4", "$e3", "$e2"]
 
     async def test_empty(self, store: Store) -> None:
-        assert await store.recent(10) == []
+        assert await store.audit.recent(10) == []
 
     async def test_every_field_round_trips(self, store: Store) -> None:
         entry = replace(ENTRY, outcome="usage-error", details="missing <service>", args="")
-        await store.record(entry)
-        assert await store.recent(1) == [entry]
+        await store.audit.record(entry)
+        assert await store.audit.recent(1) == [entry]
 
     @pytest.mark.parametrize("outcome", ["ok", "denied", "usage-error", "error"])
     async def test_known_outcomes(self, store: Store, outcome: str) -> None:
-        await store.record(replace(ENTRY, outcome=outcome))
-        assert (await store.recent(1))[0].outcome == outcome
+        await store.audit.record(replace(ENTRY, outcome=outcome))
+        assert (await store.audit.recent(1))[0].outcome == outcome
 
     async def test_unknown_outcome_is_rejected(self, store: Store) -> None:
         with pytest.raises(ValueError, match="unknown outcome 'success'"):
-            await store.record(replace(ENTRY, outcome="success"))
-        assert await store.recent(10) == []
+            await store.audit.record(replace(ENTRY, outcome="success"))
+        assert await store.audit.recent(10) == []
 
     async def test_database_itself_checks_the_outcome(self, store: Store) -> None:
         with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError):

@@ -1,55 +1,20 @@
-"""The one home of persistent state and of SQL: audit trail, sync token; migrations."""
+"""The one home of persistent state and of SQL: sync token, audit, requests, outbox."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 
+from bot.store.audit import AuditEntry, AuditLog
+from bot.store.migrations import MIGRATIONS
+from bot.store.outbox import Outbox, OutboxItem
+from bot.store.requests import Request, Requests
+
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("ok", "denied", "usage-error", "error")
-
-# Ordered schema migrations; entry i brings the database from user_version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE kv (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    CREATE TABLE audit (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
-        ts_ms       INTEGER NOT NULL,
-        room_id     TEXT NOT NULL,
-        sender      TEXT NOT NULL,
-        event_id    TEXT NOT NULL,
-        command     TEXT NOT NULL,
-        args        TEXT NOT NULL,
-        outcome     TEXT NOT NULL
-                    CHECK (outcome IN ('ok', 'denied', 'usage-error', 'error')),
-        duration_ms INTEGER NOT NULL,
-        details     TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX audit_ts ON audit (ts_ms);
-    """,
-)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One handled (or refused) command."""
-
-    ts_ms: int
-    room_id: str
-    sender: str
-    event_id: str
-    command: str
-    args: str
-    outcome: str
-    duration_ms: int
-    details: str = ""
+__all__ = ["AuditEntry", "OutboxItem", "Request", "Store"]
 
 
 class Store:
@@ -58,6 +23,9 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self.audit = AuditLog(db)
+        self.requests = Requests(db)
+        self.outbox = Outbox(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -128,35 +96,3 @@ class Store:
     async def save_sync_token(self, token: str) -> None:
         """Remember where the Matrix sync stream was handled up to."""
         await self.put("matrix.next_batch", token)
-
-    async def record(self, entry: AuditEntry) -> int:
-        """Append one audit row; returns its id. Callers pass already-redacted text."""
-        if entry.outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {entry.outcome!r}")
-        cur = await self._db.execute(
-            "INSERT INTO audit (ts_ms, room_id, sender, event_id, command, args, outcome,"
-            " duration_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.ts_ms,
-                entry.room_id,
-                entry.sender,
-                entry.event_id,
-                entry.command,
-                entry.args,
-                entry.outcome,
-                entry.duration_ms,
-                entry.details,
-            ),
-        )
-        await cur.close()
-        return int(cur.lastrowid or 0)
-
-    async def recent(self, limit: int) -> list[AuditEntry]:
-        """The newest ``limit`` audit rows, newest first."""
-        async with self._db.execute(
-            "SELECT ts_ms, room_id, sender, event_id, command, args, outcome, duration_ms,"
-            " details FROM audit ORDER BY id DESC LIMIT ?",
-            (limit,),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [AuditEntry(*row) for row in rows]

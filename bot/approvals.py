@@ -1,0 +1,310 @@
+"""Approval by reaction: requests, who may approve, withdrawal, expiry, resume, exactly-once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from bot import cards, events
+from bot.access import role_of
+from bot.commands import Plan, Role
+from bot.config import Config
+from bot.dispatch import Message
+from bot.events import Reaction
+from bot.redact import Redactor
+from bot.reply import Reply
+from bot.store import AuditEntry, Request, Store
+from bot.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+Execute = Callable[[Request, Callable[[str], Awaitable[None]]], Awaitable[tuple[str, Reply, str]]]
+PROGRESS_EVERY = 2.0  # seconds between progress edits of a card
+ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0, i)
+
+
+class ChatPort(Protocol):
+    """What approvals need from the chat layer."""
+
+    async def send(self, room_id: str, content: dict[str, Any], kind: str = ...) -> str | None: ...
+    async def react(self, room_id: str, event_id: str, key: str) -> None: ...
+    async def edit(self, room_id: str, event_id: str, reply: Reply) -> None: ...
+    async def queue(self, room_id: str, content: dict[str, Any], kind: str = ...) -> None: ...
+    async def annotations(self, room_id: str, event_id: str) -> list[Reaction]: ...
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds (what Matrix timestamps use)."""
+    return int(time.time() * 1000)
+
+
+class Approvals:
+    """Moves requests through pending → approved → running → succeeded/failed (or rejected,
+    expired), each move a compare-and-set in the store, so nothing runs twice or late."""
+
+    def __init__(
+        self, config: Config, store: Store, chat: ChatPort, redact: Redactor, bot_user: str
+    ) -> None:
+        self.cfg = config
+        self.store = store
+        self.chat = chat
+        self.redact = redact
+        self.bot_user = bot_user
+        self.execute: Execute | None = None  # set by the app: runs an approved command
+        self.tasks = TaskSet("approval")
+        self._last_progress: dict[str, float] = {}
+
+    async def close(self) -> None:
+        """Cancel approval work in flight (shutdown); state stays in the store."""
+        await self.tasks.close()
+
+    # -- opening --------------------------------------------------------------------------
+
+    async def open(self, msg: Message, command: str, args: str, plan: Plan) -> Request:
+        """Record a new request and post its card (with 👍/👎 pre-seeded) in the thread."""
+        created = now_ms()
+        req = Request(
+            id="".join(secrets.choice(ID_ALPHABET) for _ in range(6)),
+            created_ms=created,
+            expires_ms=created + int(self.cfg.approvals.timeout * 1000),
+            room_id=msg.room_id,
+            thread_root=msg.thread_root,
+            command_event_id=msg.event_id,
+            card_event_id=None,
+            requester=msg.sender,
+            command=command,
+            args=args,
+            service=plan.service,
+            summary=self.redact(plan.summary),
+            warning=plan.warning,
+            approver_role=int(plan.approver_role),
+            state="pending",
+        )
+        await self.store.requests.add(req)
+        await self._audit(
+            req, "requested", msg.sender, f"{req.summary}; needs {Role(req.approver_role)}"
+        )
+        card = cards.render(req, self.cfg.matrix.prefix, two_person=self.cfg.approvals.two_person)
+        content = events.message(card, events.thread_relation(msg.thread_root, msg.event_id))
+        content["org.opsbot.request"] = {"id": req.id, "command": command, "service": req.service}
+        card_id = await self.chat.send(msg.room_id, content)
+        if card_id is None:
+            await self.store.requests.move(req.id, ("pending",), "failed", result="card not posted")
+            raise RuntimeError("could not post the approval card")
+        await self.store.requests.set_card(req.id, card_id)
+        for key in cards.SEED_KEYS:
+            await self.chat.react(msg.room_id, card_id, key)
+        return req
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def on_reaction(self, reaction: Reaction) -> None:
+        """A reaction arrived in a command room (sync callback: work runs as a task)."""
+        verdict = cards.verdict(reaction.key)
+        if verdict is not None and reaction.sender != self.bot_user:
+            self.tasks.spawn(self._on_reaction(reaction, verdict), f"reaction {reaction.event_id}")
+
+    async def _on_reaction(self, reaction: Reaction, approve: bool) -> None:
+        req = await self.store.requests.by_card(reaction.target)
+        if req is not None:
+            await self.decide(req, reaction.sender, approve, reaction.event_id, reaction.ts_ms)
+
+    async def decide_by_id(self, request_id: str, sender: str, approve: bool) -> str:
+        """`!approve <id>` / `!deny <id>`: the answer to show the sender."""
+        req = await self.store.requests.get(request_id.lower())
+        if req is None:
+            return f"no request `{request_id[:12]}` — the id is on the approval card"
+        return await self.decide(req, sender, approve, "", now_ms())
+
+    async def decide(
+        self, req: Request, sender: str, approve: bool, event_id: str, at_ms: int
+    ) -> str:
+        """Apply one person's verdict; returns what happened, in words."""
+        refusal = self._refusal(req, sender, approve, at_ms)
+        if refusal:
+            await self._audit(req, "ignored", sender, refusal, outcome="denied")
+            return refusal
+        if not approve:
+            moved = await self.store.requests.move(
+                req.id, ("pending",), "rejected", approver=sender, decided_ms=now_ms()
+            )
+            if moved is not None:
+                await self._audit(moved, "rejected", sender, f"rejected by {sender}")
+                await self._show(moved)
+                return f"request `{req.id}` rejected; nothing was done"
+            return f"request `{req.id}` was already decided"
+        moved = await self.store.requests.move(
+            req.id,
+            ("pending",),
+            "approved",
+            approver=sender,
+            approval_event_id=event_id,
+            decided_ms=now_ms(),
+        )
+        if moved is None:
+            return f"request `{req.id}` was already decided"
+        await self._audit(moved, "approved", sender, f"approved by {sender}")
+        self.tasks.spawn(self._start_after_grace(moved), f"request {req.id}")
+        return f"request `{req.id}` approved"
+
+    def _refusal(self, req: Request, sender: str, approve: bool, at_ms: int) -> str:
+        if req.state != "pending":
+            return f"request `{req.id}` is already {req.state}"
+        if at_ms >= req.expires_ms or now_ms() >= req.expires_ms:
+            return f"request `{req.id}` has expired"
+        if not approve and sender == req.requester:
+            return ""  # the requester may always withdraw their own request
+        role = role_of(sender, self.cfg.access)
+        needed = Role(req.approver_role)
+        if role is None or role < needed:
+            return f"{sender} may not decide request `{req.id}`: it needs the {needed} role"
+        if approve and self.cfg.approvals.two_person and sender == req.requester:
+            return f"{sender} asked for request `{req.id}` and cannot approve it too"
+        return ""
+
+    def on_redaction(self, room_id: str, redacted: str) -> None:
+        """An event was redacted: maybe an approving reaction being withdrawn."""
+        self.tasks.spawn(self._withdraw(redacted), f"redaction {redacted}")
+
+    async def _withdraw(self, redacted: str) -> None:
+        for req in await self.store.requests.open():
+            if req.state == "approved" and req.approval_event_id == redacted:
+                back = await self.store.requests.move(
+                    req.id, ("approved",), "pending", approver="", approval_event_id=""
+                )
+                if back is not None:
+                    await self._audit(back, "withdrawn", req.approver, "approval withdrawn")
+                    await self._show(back, note=f"↩ {req.approver} withdrew their approval.")
+
+    # -- running --------------------------------------------------------------------------
+
+    async def _start_after_grace(self, req: Request) -> None:
+        grace = self.cfg.approvals.grace
+        await self._show(req, grace=grace)
+        await asyncio.sleep(grace)
+        running = await self.store.requests.move(
+            req.id, ("approved",), "running", started_ms=now_ms()
+        )
+        if running is None:
+            return  # withdrawn during the grace period
+        await self._audit(running, "started", running.approver, "")
+        await self._show(running)
+        assert self.execute is not None
+        started = time.monotonic()
+        try:
+            outcome, reply, details = await self.execute(running, self._progress(running))
+        except Exception:
+            log.exception("request %s crashed", running.id)
+            outcome, reply, details = "error", Reply.text("failed unexpectedly; see my log"), ""
+        state = "succeeded" if outcome == "ok" else "failed"
+        done = await self.store.requests.move(
+            running.id, ("running",), state, finished_ms=now_ms(), result=reply.body[:3000]
+        )
+        duration = int((time.monotonic() - started) * 1000)
+        await self._audit(
+            running,
+            state,
+            running.approver,
+            details or reply.body,
+            duration,
+            outcome="ok" if state == "succeeded" else "error",
+        )
+        if done is not None:
+            await self._show(done)
+        relation = events.thread_relation(running.thread_root, running.card_event_id or "")
+        await self.chat.queue(running.room_id, events.message(reply, relation))
+
+    def _progress(self, req: Request) -> Callable[[str], Awaitable[None]]:
+        async def progress(text: str) -> None:
+            last = self._last_progress.get(req.id, 0.0)
+            if time.monotonic() - last >= PROGRESS_EVERY:
+                self._last_progress[req.id] = time.monotonic()
+                await self._show(req, note=self.redact(text))
+
+        return progress
+
+    # -- keeping time and state -----------------------------------------------------------
+
+    async def run(self, ready: asyncio.Event) -> None:
+        """After the first sync: resume what a restart interrupted; then expire overdue ones."""
+        await ready.wait()
+        try:
+            await self.resume()
+        except Exception:
+            log.exception("could not resume open requests")
+        while True:
+            try:
+                await self._expire_overdue()
+            except Exception:  # keep keeping time
+                log.exception("expiry check failed")
+            await asyncio.sleep(1.0)
+
+    async def _expire_overdue(self) -> None:
+        for req in await self.store.requests.overdue(now_ms()):
+            moved = await self.store.requests.move(req.id, ("pending",), "expired")
+            if moved is not None:
+                await self._audit(moved, "expired", self.bot_user, "nobody approved in time")
+                await self._show(moved)
+
+    async def resume(self) -> None:
+        """Fail what was cut off mid-run (never re-run it), restart approved ones, and
+        honour reactions given while the bot was down."""
+        for req in await self.store.requests.open():
+            if req.state == "running":
+                note = (
+                    "interrupted: the bot stopped while this ran; it was not run again — "
+                    f"check `{self.cfg.matrix.prefix}status {req.service}`"
+                )
+                moved = await self.store.requests.move(
+                    req.id, ("running",), "failed", finished_ms=now_ms(), result=note
+                )
+                if moved is not None:
+                    await self._audit(moved, "failed", self.bot_user, note, outcome="error")
+                    await self._show(moved)
+            elif req.state == "approved":
+                self.tasks.spawn(self._start_after_grace(req), f"request {req.id}")
+            elif req.card_event_id and req.expires_ms > now_ms():
+                for reaction in await self.chat.annotations(req.room_id, req.card_event_id):
+                    self.on_reaction(reaction)
+
+    async def _show(self, req: Request, *, grace: float = 0.0, note: str = "") -> None:
+        if req.card_event_id:
+            card = cards.render(
+                req,
+                self.cfg.matrix.prefix,
+                two_person=self.cfg.approvals.two_person,
+                grace=grace,
+                note=note,
+            )
+            await self.chat.edit(req.room_id, req.card_event_id, card)
+
+    async def _audit(
+        self,
+        req: Request,
+        step: str,
+        sender: str,
+        details: str,
+        duration_ms: int = 0,
+        *,
+        outcome: str = "ok",
+    ) -> None:
+        await self.store.audit.record(
+            AuditEntry(
+                ts_ms=now_ms(),
+                room_id=req.room_id,
+                sender=sender,
+                event_id=req.command_event_id,
+                command=req.command,
+                args=self.redact(req.args)[:1000],
+                outcome=outcome,
+                duration_ms=duration_ms,
+                details=self.redact(details)[:4000],
+                step=step,
+                request_id=req.id,
+                target=req.service,
+            )
+        )

@@ -1,0 +1,67 @@
+"""Ordered schema migrations; entry i brings the database from user_version i to i + 1."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: key-value state (sync token) and the command audit trail
+    """
+    CREATE TABLE kv (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms       INTEGER NOT NULL,
+        room_id     TEXT NOT NULL,
+        sender      TEXT NOT NULL,
+        event_id    TEXT NOT NULL,
+        command     TEXT NOT NULL,
+        args        TEXT NOT NULL,
+        outcome     TEXT NOT NULL
+                    CHECK (outcome IN ('ok', 'denied', 'usage-error', 'error')),
+        duration_ms INTEGER NOT NULL,
+        details     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_ts ON audit (ts_ms);
+    """,
+    # 2: approval requests, their linked audit steps, and the outbox of messages to deliver
+    """
+    ALTER TABLE audit ADD COLUMN step TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
+    CREATE INDEX audit_target ON audit (target, id);
+    CREATE TABLE requests (
+        id                TEXT PRIMARY KEY,
+        created_ms        INTEGER NOT NULL,
+        expires_ms        INTEGER NOT NULL,
+        room_id           TEXT NOT NULL,
+        thread_root       TEXT NOT NULL,
+        command_event_id  TEXT NOT NULL UNIQUE,
+        card_event_id     TEXT UNIQUE,
+        requester         TEXT NOT NULL,
+        command           TEXT NOT NULL,
+        args              TEXT NOT NULL,
+        service           TEXT NOT NULL,
+        summary           TEXT NOT NULL,
+        warning           TEXT NOT NULL DEFAULT '',
+        approver_role     INTEGER NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'running',
+                              'succeeded', 'failed', 'rejected', 'expired')),
+        approver          TEXT NOT NULL DEFAULT '',
+        approval_event_id TEXT NOT NULL DEFAULT '',
+        decided_ms        INTEGER,
+        started_ms        INTEGER,
+        finished_ms       INTEGER,
+        result            TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX requests_open ON requests (state, expires_ms);
+    CREATE INDEX requests_service ON requests (command, service, started_ms);
+    CREATE TABLE outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_ms INTEGER NOT NULL,
+        room_id    TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        content    TEXT NOT NULL
+    );
+    """,
+)

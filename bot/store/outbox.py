@@ -1,0 +1,54 @@
+"""Messages the bot must deliver even if the homeserver is away when they are written."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One queued event."""
+
+    id: int
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+
+
+class Outbox:
+    """A durable FIFO of events to send."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def put(self, room_id: str, event_type: str, content: dict[str, Any]) -> int:
+        """Queue an event; returns its id."""
+        cur = await self._db.execute(
+            "INSERT INTO outbox (created_ms, room_id, event_type, content) VALUES (?, ?, ?, ?)",
+            (int(time.time() * 1000), room_id, event_type, json.dumps(content)),
+        )
+        await cur.close()
+        return int(cur.lastrowid or 0)
+
+    async def head(self, limit: int = 20) -> list[OutboxItem]:
+        """The oldest queued events."""
+        async with self._db.execute(
+            "SELECT id, room_id, event_type, content FROM outbox ORDER BY id LIMIT ?", (limit,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [OutboxItem(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    async def done(self, item_id: int) -> None:
+        """Forget a delivered (or undeliverable) event."""
+        await self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    async def size(self) -> int:
+        """How many events wait."""
+        async with self._db.execute("SELECT COUNT(*) FROM outbox") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,101 @@
+"""!rebuild: templates → build → deploy for one service, verified, rolled back if it breaks."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.arguments import Service
+from bot.commands import CommandError, Context, Plan, Role, UsageError, command
+from bot.inventory import PROJECT_LABEL
+from bot.pipeline import StepResult, run_steps, substitute
+from bot.verify import Settled, wait_settled
+
+
+@command(role=Role.ADMIN, needs_approval=True, example="!rebuild seafile")
+async def rebuild(ctx: Context, service: Service, *, no_rollback: bool = False) -> str:
+    """Rebuild and redeploy a service through the configured pipeline, then verify it.
+
+    Runs `rebuild.steps` in `rebuild.workdir` (e.g. render templates, then compose up with
+    --build), showing progress on the approval card. If the new container is not healthy in
+    time (unhealthy, exits, or crash-loops), the previous image is put back and the service
+    recreated from it, unless `--no-rollback`. Another admin approves first.
+    """
+    rb = ctx.config.rebuild
+    if not rb.steps or rb.workdir is None:
+        raise UsageError("rebuild is not configured: set rebuild.workdir and rebuild.steps")
+    container, _ = await ctx.containers.resolve(service)
+    name = container.service
+    project = container.labels.get(PROJECT_LABEL) or ctx.config.docker.project or ""
+    values = {"service": name, "project": project}
+    steps = [substitute(step, values) for step in rb.steps]
+    other = await ctx.store.requests.active("rebuild", name)
+    if other is not None and other.id != ctx.request_id:
+        raise UsageError(f"a rebuild of `{name}` is already {other.state} (request {other.id})")
+    ctx.confirm(
+        Plan(
+            summary=f"rebuild `{name}` in {rb.workdir}: "
+            + " → ".join(f"`{shlex.join(step)}`" for step in steps),
+            service=name,
+            approver_role=Role.ADMIN,
+            warning="I will be offline while it is rebuilt."
+            if name in ctx.config.protected
+            else "",
+        )
+    )
+    before = await ctx.containers.inspect(container)
+    started = time.monotonic()
+    results = await run_steps(steps, rb.workdir, rb.timeout, _progress(ctx))
+    ctx.details.extend(_transcript(results))
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        number = results.index(failed) + 1
+        why = failed.error or f"exit {failed.exit_code}"
+        raise CommandError(
+            f"step {number} `{shlex.join(failed.argv)}` failed ({why}); nothing after it ran.\n"
+            f"Last lines:\n{ctx.redact(failed.tail())}"
+        )
+    await ctx.progress("deployed; waiting for it to become healthy")
+    settled = await wait_settled(ctx.containers, name, ctx.config.health_wait, fail_fast=True)
+    if settled.ok:
+        return f"`{name}` rebuilt and {settled.state} in {time.monotonic() - started:.0f} s"
+    problem = _problem(name, settled)
+    if no_rollback:
+        raise CommandError(f"{problem}. Left as it is (--no-rollback).")
+    if not before.image_id or not before.image:
+        raise CommandError(f"{problem}. I cannot roll back: the old image is unknown.")
+    await ctx.progress(f"{problem}; rolling back to {before.image_id[7:19]}")
+    await ctx.containers.tag(before.image_id, before.image)
+    back = await run_steps(
+        [substitute(rb.rollback, values)], rb.workdir, rb.timeout, _progress(ctx)
+    )
+    ctx.details.extend(_transcript(back))
+    if not back[0].ok:
+        raise CommandError(f"{problem}. Rolling back failed too: {back[0].error or back[0].tail()}")
+    again = await wait_settled(ctx.containers, name, ctx.config.health_wait, fail_fast=True)
+    raise CommandError(
+        f"{problem}. Rolled back: the previous image ({before.image_id[7:19]}) runs again — "
+        f"{again.state}."
+    )
+
+
+def _problem(name: str, settled: Settled) -> str:
+    probe = settled.last_probe()
+    text = f"`{name}` was rebuilt but is {settled.state}"
+    return text + (f" (last probe: {probe})" if probe else "")
+
+
+def _progress(ctx: Context) -> Callable[[str], Awaitable[None]]:
+    async def show(tail: str) -> None:
+        await ctx.progress("output:\n" + tail)
+
+    return show
+
+
+def _transcript(results: list[StepResult]) -> list[str]:
+    out = []
+    for r in results:
+        out.append(f"$ {shlex.join(r.argv)}  → exit {r.exit_code} {r.error}".rstrip())
+        out.extend(r.lines)
+    return out
