@@ -111,8 +111,11 @@ class World:
     project: str | None
     runners: list[BotRunner] = field(default_factory=list)
 
-    def config(self, *, token_login: bool = False, **docker: Any) -> Config:
-        """A bot config for this world (parsed like a real config file)."""
+    def config(
+        self, *, token_login: bool = False, docker: dict[str, Any] | None = None, **extra: Any
+    ) -> Config:
+        """A bot config for this world (parsed like a real config file); ``extra`` adds
+        top-level keys such as approvals, protected or rebuild."""
         ids = {name: p.user_id for name, p in self.people.items()}
         raw = {
             "matrix": {
@@ -123,7 +126,7 @@ class World:
                 "alert_room": self.room_id,
             },
             "data_dir": str(self.data_dir),
-            "docker": {"project": self.project, "logs_timeout": "10s", **docker},
+            "docker": {"project": self.project, "logs_timeout": "10s", **(docker or {})},
             "access": {
                 "admins": [ids["alice"]],
                 "operators": [ids["bob"]],
@@ -134,7 +137,7 @@ class World:
         raw["matrix"][secret] = self.bot_token if token_login else self.bot_password  # type: ignore[index]
         if self.project is None:
             del raw["docker"]["project"]  # type: ignore[attr-defined]
-        return parse_config(raw, {})
+        return parse_config({**raw, **extra}, {})
 
     async def close(self) -> None:
         """Stop every bot of this world and log its people out."""
@@ -143,9 +146,9 @@ class World:
         for person in self.people.values():
             await person.close()
 
-    async def bot(self, *, token_login: bool = False, **docker: Any) -> BotRunner:
-        """Start a bot for this world and wait until it has joined the room."""
-        runner = BotRunner(self.config(token_login=token_login, **docker))
+    async def bot(self, **options: Any) -> BotRunner:
+        """Start a bot for this world (options as for ``config``); wait until it listens."""
+        runner = BotRunner(self.config(**options))
         self.runners.append(runner)
         await runner.start()
         return runner

@@ -169,7 +169,7 @@ async def test_stranger_is_refused_politely_once_and_audited(world: World) -> No
 
 async def test_docker_unreachable_is_a_clear_reply(world: World) -> None:
     """Without a Docker engine the bot still answers, and says what is wrong."""
-    await world.bot(url="unix:///nonexistent/docker.sock")
+    await world.bot(docker={"url": "unix:///nonexistent/docker.sock"})
     alice = world.people["alice"]
     text = body(await ask(alice, world.room_id, "!status"))
     assert text == (

@@ -107,6 +107,16 @@ class Person:
         resp = await self.client.room_send(room_id, "m.room.message", content)
         return str(_checked(resp, "send").event_id)
 
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """Annotate `event_id` with `key` (an emoji); return the reaction's event id."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        resp = await self.client.room_send(room_id, "m.reaction", content)
+        return str(_checked(resp, "react").event_id)
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        """Redact one of this person's events (e.g. take a reaction back)."""
+        _checked(await self.client.room_redact(room_id, event_id), "redact")
+
     def find(self, predicate: Predicate, room_id: str) -> Event | None:
         """Return the first already-seen event in the room matching `predicate`, if any."""
         return next((e for e in self.seen.get(room_id, []) if predicate(e)), None)
