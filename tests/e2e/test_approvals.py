@@ -149,6 +149,11 @@ async def test_restart_needs_another_operator_and_runs_exactly_once(
     recorded = steps(bot.audit_rows(), request_id)
     assert recorded[0] == "requested" and recorded.count("approved") == 1
     assert recorded.count("started") == 1 and recorded[-1] == "succeeded"
+    audit = await alice.wait_reply(w.room_id, await alice.send(w.room_id, "!audit 30 web"))
+    text = audit["content"]["body"]
+    assert f"{bob.user_id} !restart web [{request_id} requested] → ok" in text
+    assert f"{alice.user_id} !restart web [{request_id} approved] → ok" in text
+    assert f"{carol.user_id} !restart web [{request_id} ignored] → denied" in text
 
 
 async def test_expired_request_never_runs(w: World, actions: ComposeStack) -> None:
