@@ -11,13 +11,20 @@ from typing import Any, TypeVar
 
 import yaml
 
+from bot.config_actions import (
+    AlertsConfig,
+    ApprovalsConfig,
+    RebuildConfig,
+    actions,
+)
 from bot.schema import (
+    DEVICE_ID,
+    PROJECT,
+    ROOM_ID,
+    USER_GLOB,
+    USER_ID,
     Reader,
-    argv,
-    argv_list,
-    boolean,
     duration,
-    integer,
     kind,
     string,
     string_list,
@@ -29,13 +36,6 @@ T = TypeVar("T")
 ENV_PASSWORD = "OPSBOT_MATRIX_PASSWORD"
 ENV_ACCESS_TOKEN = "OPSBOT_MATRIX_ACCESS_TOKEN"
 PLACEHOLDERS = ("CHANGE_ME", "CHANGEME", "changeme", "change-me")
-
-ROOM_ID = re.compile(r"^![^\s:]+(?::\S+)?$")  # room v12 ids have no server part
-USER_ID = re.compile(r"^@[^:\s]+:\S+$")
-USER_GLOB = re.compile(r"^@[^:\s]+:\S+$")
-DEVICE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ConfigError(Exception):
@@ -91,31 +91,6 @@ class AccessConfig:
 
 
 @dataclass(frozen=True)
-class ApprovalsConfig:
-    """How mutating commands wait for a second person."""
-
-    timeout: float = 600.0
-    two_person: bool = True
-    grace: float = 3.0  # seconds between approval and start, to withdraw a mistaken approval
-
-
-DEFAULT_ROLLBACK = (
-    "docker", "compose", "-p", "{project}", "up", "-d",
-    "--no-deps", "--force-recreate", "--no-build", "{service}",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RebuildConfig:
-    """The template → build → deploy pipeline that `!rebuild` runs for one service."""
-
-    workdir: Path | None = None
-    steps: tuple[tuple[str, ...], ...] = ()
-    timeout: float = 900.0
-    rollback: tuple[str, ...] = DEFAULT_ROLLBACK
-
-
-@dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -123,11 +98,12 @@ class Config:
     docker: DockerConfig
     access: AccessConfig
     data_dir: Path
-    approvals: ApprovalsConfig = ApprovalsConfig()
+    approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
     protected: tuple[str, ...] = ()
     restart_budget: int = 3
     health_wait: float = 120.0
-    rebuild: RebuildConfig = RebuildConfig()
+    rebuild: RebuildConfig = field(default_factory=RebuildConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value the bot knows, for redaction."""
@@ -143,39 +119,8 @@ def _secret(value: Any) -> Secret:
 
 TOP_KEYS = (
     "matrix", "data_dir", "docker", "access", "approvals", "protected",
-    "restart_budget", "health_wait", "rebuild",
+    "restart_budget", "health_wait", "rebuild", "alerts",
 )  # fmt: skip
-
-
-def _actions(r: Reader, top: dict[str, Any], base: Path | None) -> dict[str, Any]:
-    """The settings of mutating commands: approvals, protected services, restart, rebuild."""
-    ap = r.section(top.get("approvals"), "approvals", ("timeout", "two_person", "grace"))
-    approvals = ApprovalsConfig(
-        timeout=r.get(ap, "approvals", "timeout", duration, 600.0) or 600.0,
-        two_person=r.get(ap, "approvals", "two_person", boolean, True) is not False,
-        grace=r.get(ap, "approvals", "grace", duration, 3.0) or 3.0,
-    )
-    names = string_list(SERVICE, "a service name")
-    rb = r.section(top.get("rebuild"), "rebuild", ("workdir", "steps", "timeout", "rollback"))
-    workdir = r.get(rb, "rebuild", "workdir", string())
-    where = Path(workdir) if workdir else None
-    if where is not None and base is not None and not where.is_absolute():
-        where = base / where
-    rebuild = RebuildConfig(
-        workdir=where,
-        steps=r.get(rb, "rebuild", "steps", argv_list, ()) or (),
-        timeout=r.get(rb, "rebuild", "timeout", duration, 900.0) or 900.0,
-        rollback=r.get(rb, "rebuild", "rollback", argv, DEFAULT_ROLLBACK) or DEFAULT_ROLLBACK,
-    )
-    if rebuild.steps and rebuild.workdir is None:
-        r.problems.append("rebuild.workdir: required when rebuild.steps are set")
-    return {
-        "approvals": approvals,
-        "protected": r.get(top, "", "protected", names, ()) or (),
-        "restart_budget": r.get(top, "", "restart_budget", integer(0, 1000), 3),
-        "health_wait": r.get(top, "", "health_wait", duration, 120.0) or 120.0,
-        "rebuild": rebuild,
-    }
 
 
 def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None) -> Config:
@@ -277,13 +222,13 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
     if not (access.admins or access.operators or access.viewers) and not access_problems:
         r.problems.append("access: list at least one admin, operator or viewer")
 
-    actions = _actions(r, top, base)
+    settings = actions(r, top, base)
     data_dir = Path(r.get(top, "", "data_dir", string(), "./data") or "./data")
     if base is not None and not data_dir.is_absolute():
         data_dir = base / data_dir
     if r.problems:
         raise ConfigError(r.problems)
-    return Config(matrix=matrix, docker=docker, access=access, data_dir=data_dir, **actions)
+    return Config(matrix=matrix, docker=docker, access=access, data_dir=data_dir, **settings)
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +14,14 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 SendOnce = Callable[[str, str, dict[str, Any], str], Awaitable[str | None]]
+
+
+REF = "outbox:"  # `outbox:<id>` stands for the event id an earlier outbox item will get
+
+
+def ref(item_id: int) -> str:
+    """A reference to the event an outbox item becomes once delivered."""
+    return f"{REF}{item_id}"
 
 
 class Unreachable(Exception):
@@ -40,11 +49,14 @@ class Courier:
                 continue
             try:
                 for item in await self.store.outbox.head():
-                    # the transaction id makes a resend after a lost response harmless
-                    await self.send_once(
-                        item.room_id, item.event_type, item.content, f"ob{item.id}"
-                    )
-                    await self.store.outbox.done(item.id)
+                    content = await self._resolve(item.content)
+                    sent = None
+                    if content is not None:
+                        # the transaction id makes a resend after a lost response harmless
+                        sent = await self.send_once(
+                            item.room_id, item.event_type, content, f"ob{item.id}"
+                        )
+                    await self.store.outbox.done(item.id, sent or "")
                 backoff = 1.0
             except Unreachable as exc:
                 log.info("outbox waits: %s", exc)
@@ -54,3 +66,17 @@ class Courier:
                 backoff = min(backoff * 2, self.backoff_cap)
             if await self.store.outbox.size():
                 self.wake.set()
+
+    async def _resolve(self, content: dict[str, Any]) -> dict[str, Any] | None:
+        """Replace `outbox:<id>` references with the event ids those items got (None if one
+        of them was never delivered: then this event cannot be either)."""
+        content = copy.deepcopy(content)
+        relates = content.get("m.relates_to")
+        holders = [relates, relates.get("m.in_reply_to")] if isinstance(relates, dict) else []
+        for holder in holders:
+            if isinstance(holder, dict) and str(holder.get("event_id", "")).startswith(REF):
+                event_id = await self.store.outbox.event_of(int(holder["event_id"][len(REF) :]))
+                if not event_id:
+                    return None
+                holder["event_id"] = event_id
+        return content

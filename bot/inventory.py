@@ -210,3 +210,49 @@ def _ports(exposed: dict[str, Any] | None) -> tuple[int, ...]:
         if number.isdigit() and proto in ("", "tcp"):  # probes speak TCP
             out.add(int(number))
     return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class DockerEvent:
+    """A container event, reduced to what the watcher needs (never the deprecated fields)."""
+
+    container_id: str
+    name: str
+    service: str
+    action: str  # start, die, oom, health_status, restart, stop, kill, destroy, create
+    health: str | None  # for health_status: healthy | unhealthy | starting
+    exit_code: int | None  # for die
+    uptime_s: int | None  # for die: execDuration, seconds the container ran
+    ts_ms: int
+    labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+def parse_event(raw: dict[str, Any]) -> DockerEvent | None:
+    """Normalise one event from ``GET /events``; None for what the watcher ignores."""
+    if raw.get("Type") != "container":
+        return None
+    action, _, health = str(raw.get("Action") or "").partition(":")
+    if not action or action.startswith("exec_"):
+        return None  # health probes are exec events: noise
+    actor = raw.get("Actor") or {}
+    attrs: dict[str, str] = actor.get("Attributes") or {}
+    if attrs.get(ONEOFF_LABEL) == "True":
+        return None
+
+    def number(key: str) -> int | None:
+        value = attrs.get(key)
+        return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+    nanos = raw.get("timeNano") or int(raw.get("time") or 0) * 1_000_000_000
+    name = attrs.get("name", "")
+    return DockerEvent(
+        container_id=str(actor.get("ID", "")),
+        name=name,
+        service=attrs.get(SERVICE_LABEL) or name,
+        action=action.strip(),
+        health=health.strip() or None,
+        exit_code=number("exitCode"),
+        uptime_s=number("execDuration"),
+        ts_ms=int(nanos) // 1_000_000,
+        labels=attrs,
+    )

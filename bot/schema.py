@@ -10,6 +10,13 @@ from bot.duration import DurationError, parse_duration
 
 T = TypeVar("T")
 
+ROOM_ID = re.compile(r"^![^\s:]+(?::\S+)?$")  # room v12 ids have no server part
+USER_ID = re.compile(r"^@[^:\s]+:\S+$")
+USER_GLOB = re.compile(r"^@[^:\s]+:\S+$")
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
 
 class Reader:
     """Collects problems while reading a nested mapping."""

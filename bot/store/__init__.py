@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.store.alerts import Alerts, Silence
 from bot.store.audit import AuditEntry, AuditLog
 from bot.store.migrations import MIGRATIONS
 from bot.store.outbox import Outbox, OutboxItem
@@ -14,7 +15,7 @@ from bot.store.requests import Request, Requests
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AuditEntry", "OutboxItem", "Request", "Store"]
+__all__ = ["AuditEntry", "OutboxItem", "Request", "Silence", "Store"]
 
 
 class Store:
@@ -26,6 +27,7 @@ class Store:
         self.audit = AuditLog(db)
         self.requests = Requests(db)
         self.outbox = Outbox(db)
+        self.alerts = Alerts(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

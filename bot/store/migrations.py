@@ -64,4 +64,25 @@ MIGRATIONS: tuple[str, ...] = (
         content    TEXT NOT NULL
     );
     """,
+    # 3: alerts (one message each, incidents inside as JSON), silences; delivered outbox rows
+    #    keep their event id so later edits and thread replies can point at them
+    """
+    ALTER TABLE outbox ADD COLUMN event_id TEXT;
+    CREATE INDEX outbox_pending ON outbox (event_id, id);
+    CREATE TABLE alerts (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        outbox_id INTEGER NOT NULL,
+        is_open   INTEGER NOT NULL DEFAULT 1,
+        state     TEXT NOT NULL
+    );
+    CREATE INDEX alerts_open ON alerts (is_open);
+    CREATE TABLE silences (
+        service    TEXT PRIMARY KEY,
+        until_ms   INTEGER NOT NULL,
+        reason     TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        state_then TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )

@@ -21,7 +21,8 @@ class OutboxItem:
 
 
 class Outbox:
-    """A durable FIFO of events to send."""
+    """A durable FIFO of events to send. An event may point at an earlier item that is not
+    delivered yet with the placeholder `outbox:<id>` in place of an event id."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
@@ -38,17 +39,31 @@ class Outbox:
     async def head(self, limit: int = 20) -> list[OutboxItem]:
         """The oldest queued events."""
         async with self._db.execute(
-            "SELECT id, room_id, event_type, content FROM outbox ORDER BY id LIMIT ?", (limit,)
+            "SELECT id, room_id, event_type, content FROM outbox WHERE event_id IS NULL"
+            " ORDER BY id LIMIT ?",
+            (limit,),
         ) as cur:
             rows = await cur.fetchall()
         return [OutboxItem(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
-    async def done(self, item_id: int) -> None:
-        """Forget a delivered (or undeliverable) event."""
-        await self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+    async def done(self, item_id: int, event_id: str) -> None:
+        """Mark an event delivered ("" when the homeserver refused it for good)."""
+        await self._db.execute("UPDATE outbox SET event_id = ? WHERE id = ?", (event_id, item_id))
+
+    async def event_of(self, item_id: int) -> str | None:
+        """The event id a delivered item got (None while it waits, "" if refused)."""
+        async with self._db.execute("SELECT event_id FROM outbox WHERE id = ?", (item_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def item_of(self, event_id: str) -> int | None:
+        """The outbox item that became ``event_id``."""
+        async with self._db.execute("SELECT id FROM outbox WHERE event_id = ?", (event_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
 
     async def size(self) -> int:
         """How many events wait."""
-        async with self._db.execute("SELECT COUNT(*) FROM outbox") as cur:
+        async with self._db.execute("SELECT COUNT(*) FROM outbox WHERE event_id IS NULL") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import DEFAULT_ROLLBACK, ConfigError, load_config, parse_config
+from bot.config import ConfigError, load_config, parse_config
+from bot.config_actions import DEFAULT_ROLLBACK
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
 BASE = {
