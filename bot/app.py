@@ -6,14 +6,18 @@ import asyncio
 import logging
 
 from bot.access import role_of
+from bot.alerting import Alerter
 from bot.approvals import Approvals
 from bot.commands import Registry, Role
 from bot.config import Config
 from bot.containers import Containers
 from bot.dispatch import Dispatcher
+from bot.events import Reaction
 from bot.matrix import Chat
 from bot.redact import Redactor
 from bot.store import Store
+from bot.tasks import TaskSet
+from bot.watcher import Watcher
 from commands import ALL
 
 log = logging.getLogger(__name__)
@@ -42,18 +46,26 @@ async def run(
     approvals = Approvals(config, store, chat, redact, config.matrix.user_id)
     dispatcher = Dispatcher(config, Registry(ALL), containers, store, redact, chat.reply, approvals)
     # wire the incoming side now that every handler exists
+    alerter = Alerter(config, store, chat.queue)
+    watcher = Watcher(config, containers, store, alerter, redact)
+    background = TaskSet("background")
+
+    def on_reaction(reaction: Reaction) -> None:
+        approvals.on_reaction(reaction)
+        background.spawn(alerter.on_reaction(reaction), f"ack {reaction.event_id}")
+
     chat.on_message = dispatcher.submit
-    chat.on_reaction = approvals.on_reaction
+    chat.on_reaction = on_reaction
     chat.on_redaction = approvals.on_redaction
     approvals.execute = dispatcher.execute
-    keeper = asyncio.create_task(approvals.run(ready), name="approvals")
+    background.spawn(approvals.run(ready), "approvals")
+    background.spawn(watcher.run(), "watcher")
     try:
         if not await containers.ping():
             log.warning("Docker engine not reachable at %s yet; commands say so", config.docker.url)
         await chat.run(stop)
     finally:
-        keeper.cancel()
-        await asyncio.gather(keeper, return_exceptions=True)
+        await background.close()
         await approvals.close()
         await dispatcher.close()
         await chat.close()

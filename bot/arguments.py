@@ -65,7 +65,14 @@ def _int(text: str) -> int:
     return int(text)
 
 
+class Rest(str):
+    """Free text: the rest of the line (e.g. a reason), as the last positional argument."""
+
+    __slots__ = ()
+
+
 CONVERTERS: dict[Any, Callable[[str], Any]] = {
+    Rest: Rest,
     bool: bool,  # a flag without a value: `--no-rollback`
     str: str,
     int: _int,
@@ -73,4 +80,11 @@ CONVERTERS: dict[Any, Callable[[str], Any]] = {
     Duration: Duration.parse,
     Regex: Regex.parse,
 }
-METAVARS = {int: "N", Duration: "DURATION", Regex: "REGEX", str: "TEXT", Service: "SERVICE"}
+METAVARS = {
+    Rest: "TEXT",
+    int: "N",
+    Duration: "DURATION",
+    Regex: "REGEX",
+    str: "TEXT",
+    Service: "SERVICE",
+}

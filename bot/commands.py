@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.arguments import CONVERTERS, METAVARS
+from bot.arguments import CONVERTERS, METAVARS, Rest
 from bot.reply import Reply
 
 if TYPE_CHECKING:
@@ -111,7 +111,8 @@ class Param:
             return f"[{self.option}]"
         if self.flag:
             return f"[{self.option} {METAVARS.get(self.kind, 'VALUE')}]"
-        return f"<{self.name}>" if self.required else f"[{self.name}]"
+        more = "..." if self.kind is Rest else ""
+        return f"<{self.name}{more}>" if self.required else f"[{self.name}{more}]"
 
 
 Handler = Callable[..., Awaitable[Reply | str]]
@@ -161,6 +162,10 @@ class Command:
                 values[param.name] = _convert(param, value)
             elif queue:
                 param = queue.pop(0)
+                if param.kind is Rest:  # the rest of the line, flags excepted
+                    words = [token, *(t for t in rest if not t.startswith("--"))]
+                    rest = [t for t in rest if t.startswith("--")]
+                    token = " ".join(words)
                 values[param.name] = _convert(param, token)
             else:
                 raise UsageError(f"too many arguments: `{token[:40]}`")

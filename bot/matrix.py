@@ -182,10 +182,10 @@ class Chat:
 
     # -- incoming -------------------------------------------------------------------------
 
-    def _ours(self, room_id: str, source: dict[str, Any]) -> bool:
-        """Whether an event is from a command room, not from the bot, and not seen before."""
+    def _ours(self, room_id: str, source: dict[str, Any], rooms: tuple[str, ...]) -> bool:
+        """Whether an event is from one of ``rooms``, not from the bot, and not seen before."""
         event_id = str(source.get("event_id", ""))
-        if room_id not in self.cfg.command_rooms or source.get("sender") == self.cfg.user_id:
+        if room_id not in rooms or source.get("sender") == self.cfg.user_id:
             return False
         if event_id in self._seen:
             return False
@@ -194,7 +194,10 @@ class Chat:
 
     async def _on_event(self, room: MatrixRoom, event: RoomMessageText | ReactionEvent) -> None:
         try:
-            if not self._ours(room.room_id, event.source):
+            rooms = self.cfg.command_rooms
+            if isinstance(event, ReactionEvent):
+                rooms = (*rooms, self.cfg.alert_room)  # acks happen in the alert room
+            if not self._ours(room.room_id, event.source, rooms):
                 return
             if isinstance(event, ReactionEvent):
                 reaction = events.parse_reaction(room.room_id, event.source)
@@ -292,14 +295,12 @@ class Chat:
 
     async def queue(
         self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
-    ) -> None:
-        """Deliver an event eventually, in order, even across outages and restarts."""
-        await self.store.outbox.put(room_id, kind, content)
+    ) -> int:
+        """Deliver an event eventually, in order, even across outages and restarts; the
+        returned outbox id stands for its event id (`outbox:<id>`) in later events."""
+        item = await self.store.outbox.put(room_id, kind, content)
         self.courier.wake.set()
-
-    async def edit(self, room_id: str, event_id: str, reply: Reply) -> None:
-        """Replace the content of one of the bot's messages (durably queued)."""
-        await self.queue(room_id, events.edit(event_id, reply))
+        return item
 
     async def react(self, room_id: str, event_id: str, key: str) -> None:
         """Put a reaction on an event."""

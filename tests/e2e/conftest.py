@@ -62,13 +62,15 @@ class BotRunner:
         self.stop_event = asyncio.Event()
         self.ready = asyncio.Event()
 
-    async def start(self, timeout: float = 30.0) -> None:
-        """Start the bot as a task and wait until it listens (first sync handled)."""
+    async def start(self, timeout: float = 30.0, *, wait: bool = True) -> None:
+        """Start the bot as a task and (unless told not to) wait until it listens."""
         self.stop_event = asyncio.Event()
         self.ready = asyncio.Event()
         self.task = asyncio.create_task(
             app.run(self.config, self.stop_event, ready=self.ready, backoff_cap=self.backoff_cap)
         )
+        if not wait:
+            return
         waiter = asyncio.create_task(self.ready.wait())
         done, _ = await asyncio.wait(
             {waiter, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED

@@ -24,7 +24,10 @@ from docker.utils import parse_repository_tag
 T = TypeVar("T")
 
 DEFAULT_IMAGE = "opsbot-test-busybox:latest"
-APPLETS = ("sh", "httpd", "wget", "sleep", "echo", "cat", "date", "seq", "true", "false")
+APPLETS = (
+    "sh", "httpd", "wget", "sleep", "echo", "cat", "date", "seq", "true", "false",
+    "rm", "touch", "test", "[", "kill",
+)  # fmt: skip
 POLL_INTERVAL = 0.2
 CONTENT_LABEL = "org.opsbot.test.content"
 INDEX_HTML = b"<h1>opsbot test</h1>\n"

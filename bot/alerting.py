@@ -1,0 +1,164 @@
+"""Alert messages: grouping by burst and dependency, outbox delivery, edits, acks, repeats."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot import events
+from bot.config import Config
+from bot.delivery import ref
+from bot.duration import format_duration
+from bot.events import Reaction
+from bot.incidents import SEVERE, Alert, Incident, related, render
+from bot.reply import Reply
+from bot.store import AuditEntry, Store
+
+log = logging.getLogger(__name__)
+
+ACK_KEYS = ("👀",)
+Queue = Callable[[str, dict[str, Any]], Awaitable[int]]
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds."""
+    return int(time.time() * 1000)
+
+
+class Alerter:
+    """Owns the open alerts; every message and edit goes through the durable outbox."""
+
+    def __init__(self, config: Config, store: Store, queue: Queue) -> None:
+        self.cfg = config
+        self.store = store
+        self.queue = queue
+        self.room = config.matrix.alert_room
+        self.alerts: list[Alert] = []
+        self.deps: dict[str, set[str]] = {}
+
+    def deps_of(self, service: str) -> set[str]:
+        """Compose dependencies plus the configured extra ones."""
+        return self.deps.get(service, set()) | set(self.cfg.alerts.extra_dependencies(service))
+
+    async def load(self) -> None:
+        """Reload the alerts still open before a restart (they keep their messages)."""
+        for alert_id, outbox_id, state in await self.store.alerts.open():
+            alert = Alert.from_state(state)
+            alert.id, alert.outbox_id = alert_id, outbox_id
+            self.alerts.append(alert)
+
+    def open_incident(self, service: str) -> tuple[Alert, Incident] | None:
+        """The unresolved incident of ``service``, with its alert."""
+        for alert in self.alerts:
+            inc = alert.incidents.get(service)
+            if inc is not None and inc.resolved_ms is None:
+                return alert, inc
+        return None
+
+    def _page(self, inc: Incident) -> list[str]:
+        severe = inc.kind in SEVERE and inc.service in self.cfg.protected
+        return list(self.cfg.alerts.oncall) if severe else []
+
+    async def raise_incident(self, inc: Incident) -> None:
+        """Announce an incident: a new message, or an edit of the alert it belongs with."""
+        now = now_ms()
+        found = self.open_incident(inc.service)
+        if found is not None:  # already known: update it when it got worse or changed
+            alert, old = found
+            if (old.kind, old.summary) == (inc.kind, inc.summary):
+                return
+            inc.since_ms = min(old.since_ms, inc.since_ms)
+            alert.incidents[inc.service] = inc
+            await self._update(alert, page=self._page(inc) if old.kind not in SEVERE else [])
+            return
+        window = self.cfg.alerts.burst_window * 1000
+        for alert in self.alerts:
+            if alert.resolved_ms is None and (
+                now - alert.last_added_ms <= window or related(inc.service, alert, self.deps_of)
+            ):
+                alert.incidents[inc.service] = inc
+                alert.last_added_ms = now
+                await self._update(alert, page=self._page(inc))
+                return
+        alert = Alert(opened_ms=inc.since_ms, incidents={inc.service: inc},
+                      last_added_ms=now, last_sent_ms=now)  # fmt: skip
+        mentions = self._page(inc)
+        alert.paged = bool(mentions)
+        reply = render(alert, self.deps_of, now)
+        content = events.message(reply, msgtype="m.text" if mentions else "m.notice",
+                                 mentions=mentions)  # fmt: skip
+        content["org.opsbot.alert"] = {"services": sorted(alert.incidents)}
+        alert.outbox_id = await self.queue(self.room, content)
+        alert.id = await self.store.alerts.add(alert.outbox_id, alert.state())
+        self.alerts.append(alert)
+
+    async def _update(self, alert: Alert, page: list[str] | None = None) -> None:
+        reply = render(alert, self.deps_of, now_ms())
+        msgtype = "m.text" if alert.paged else "m.notice"
+        await self.queue(self.room, events.edit(ref(alert.outbox_id), reply, msgtype=msgtype))
+        if page:
+            names = ", ".join(sorted(alert.failing()))
+            await self.thread(alert, Reply.text(f"📟 {' '.join(page)}: {names}"), page)
+        await self.store.alerts.save(alert.id, alert.state(), alert.resolved_ms is None)
+
+    async def thread(self, alert: Alert, reply: Reply, mentions: list[str] | None = None) -> None:
+        """A message in the alert's thread."""
+        relation = events.thread_relation(ref(alert.outbox_id), ref(alert.outbox_id))
+        msgtype = "m.text" if mentions else "m.notice"
+        await self.queue(self.room, events.message(reply, relation, msgtype=msgtype,
+                                                   mentions=mentions))  # fmt: skip
+
+    async def resolve(self, service: str, at_ms: int) -> None:
+        """Mark a service's incident resolved; close the alert when nothing is left."""
+        found = self.open_incident(service)
+        if found is None:
+            return
+        alert, inc = found
+        inc.resolved_ms = at_ms
+        if alert.failing():
+            await self._update(alert)
+            return
+        alert.resolved_ms = at_ms
+        self.alerts.remove(alert)
+        await self._update(alert)
+        took = format_duration((at_ms - alert.opened_ms) / 1000)
+        await self.thread(alert, Reply.text(f"✅ resolved after {took}"))
+
+    async def repeat(self) -> None:
+        """Re-announce still-firing, unacknowledged alerts in their thread."""
+        every = self.cfg.alerts.repeat_interval * 1000
+        now = now_ms()
+        for alert in self.alerts:
+            if not alert.acked_by and now - alert.last_sent_ms >= every:
+                alert.last_sent_ms = now
+                text = "still firing: " + ", ".join(sorted(alert.failing()))
+                await self.thread(alert, Reply.text(text), list(self.cfg.alerts.oncall) or None)
+                await self.store.alerts.save(alert.id, alert.state(), True)
+
+    async def on_reaction(self, reaction: Reaction) -> None:
+        """👀 on an alert acknowledges it (no more repeats); recorded."""
+        if reaction.key.replace("\ufe0f", "") not in ACK_KEYS or reaction.room_id != self.room:
+            return
+        item = await self.store.outbox.item_of(reaction.target)
+        alert = next((a for a in self.alerts if a.outbox_id == item), None)
+        if item is None or alert is None or alert.acked_by:
+            return
+        alert.acked_by = reaction.sender
+        await self._update(alert)
+        await self.store.audit.record(AuditEntry(
+            ts_ms=now_ms(), room_id=self.room, sender=reaction.sender, event_id=reaction.event_id,
+            command="ack", args=", ".join(sorted(alert.failing())), outcome="ok", duration_ms=0,
+            step="acknowledged", target=",".join(sorted(alert.incidents)),
+        ))  # fmt: skip
+
+    async def follow_up(self, outbox_id: int, reply: Reply) -> None:
+        """Close a notice: edit it to ``reply`` and say so in its thread."""
+        await self.queue(self.room, events.edit(ref(outbox_id), reply))
+        relation = events.thread_relation(ref(outbox_id), ref(outbox_id))
+        await self.queue(self.room, events.message(reply, relation))
+
+    async def notice(self, reply: Reply) -> int:
+        """A plain notice in the alert room (summaries, Docker outages); its outbox id."""
+        return await self.queue(self.room, events.message(reply))
