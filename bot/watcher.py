@@ -126,7 +126,7 @@ class Watcher:
             summary += format_duration(self.cfg.alerts.loop_window)
             await self._raise(Incident(service, "crashloop", ts, summary,
                                        await self._log_tail(service)))  # fmt: skip
-        elif code != 0 and ts - t.killed_ms > 15_000:
+        elif code != 0 and not (t.killed_ms and ts - t.killed_ms <= 15_000):  # not asked for
             t.died_check_ms = ts + DIED_AFTER_MS
 
     async def _unhealthy(self, service: str, ts: int) -> None:

@@ -142,6 +142,8 @@ async def test_unhealthy_then_resolved_in_the_same_message(
     assert alert["origin_server_ts"] / 1000 - broke < 10  # seconds, not a polling interval
     text = latest(alice, world.room_id, alert["event_id"])
     assert "last probe (exit 1)" in text
+    await alice.react(world.room_id, alert["event_id"], "👀")
+    await wait_alert(alice, world.room_id, f"👀 acknowledged by {alice.user_id}", timeout=30)
     flags.up("web")
     await wait_alert(alice, world.room_id, "✅ resolved after", timeout=60)
     resolved_in_thread = await alice.wait_for(

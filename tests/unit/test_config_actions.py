@@ -38,6 +38,11 @@ def test_the_example_documents_every_action_setting() -> None:
     assert cfg.rebuild.steps[0] == ("./build.sh",)
     assert "{service}" in cfg.rebuild.steps[1] and cfg.rebuild.timeout == 900
     assert cfg.rebuild.rollback == DEFAULT_ROLLBACK
+    assert (cfg.alerts.loop_exits, cfg.alerts.loop_window) == (3, 300)
+    assert cfg.alerts.recovery_hold == 60 and cfg.alerts.repeat_interval == 4 * 3600
+    assert cfg.alerts.burst_window == 10 and cfg.alerts.oncall == ("@alice:example.org",)
+    assert cfg.alerts.extra_dependencies("synapse") == ("authelia", "postgres")
+    assert cfg.alerts.extra_dependencies("seafile") == ()
 
 
 def test_defaults_when_absent() -> None:
@@ -64,6 +69,10 @@ def test_relative_workdir_is_relative_to_the_config_file() -> None:
         ({"rebuild": {"workdir": "/x", "steps": "make"}}, "rebuild.steps: expected a list"),
         ({"rebuild": {"steps": [["make"]]}}, "rebuild.workdir: required"),
         ({"rebuild": {"workdir": "/x", "rollback": []}}, "rebuild.rollback: expected a non-empty"),
+        ({"alerts": {"restart_loop": {"exits": 1}}}, "alerts.restart_loop.exits: expected"),
+        ({"alerts": {"oncall": ["alice"]}}, "alerts.oncall: item 0"),
+        ({"alerts": {"dependencies": {"synapse": "authelia"}}}, "alerts.dependencies.synapse"),
+        ({"alerts": {"burst": "10s"}}, "alerts.burst: unknown key"),
     ],
 )
 def test_bad_action_settings_name_their_key(extra: dict[str, Any], expected: str) -> None:

@@ -1,0 +1,160 @@
+"""How alerts group, read, page, acknowledge and resolve — with a recording outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.alerting import Alerter
+from bot.config import parse_config
+from bot.events import Reaction
+from bot.incidents import Alert, Incident, causes, render
+from bot.store import Store
+
+ROOM = "!alerts:x.org"
+DEPS = {"synapse": {"authelia"}, "authelia": {"postgres"}, "element": {"synapse"}}
+
+
+def deps_of(service: str) -> set[str]:
+    return DEPS.get(service, set())
+
+
+def incident(service: str, kind: str = "crashloop", summary: str = "exit 1 ×3 in 5m") -> Incident:
+    return Incident(service, kind, int(time.time() * 1000), summary, ["fatal: boom"])
+
+
+class Recorder:
+    """Stands in for the chat's durable queue: keeps (room, content) and hands out ids."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.sent: list[dict[str, Any]] = []
+
+    async def __call__(self, room: str, content: dict[str, Any]) -> int:
+        self.sent.append(content)
+        return await self.store.outbox.put(room, "m.room.message", content)
+
+    def originals(self) -> list[dict[str, Any]]:
+        return [c for c in self.sent if "org.opsbot.alert" in c]
+
+    def bodies(self) -> list[str]:
+        """Every text sent, edits as their new text."""
+        return [c.get("m.new_content", c)["body"] for c in self.sent]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "db.sqlite")
+    yield s
+    await s.close()
+
+
+def alerter(store: Store, **alerts: Any) -> tuple[Alerter, Recorder]:
+    raw = {
+        "matrix": {"homeserver": "http://h", "user_id": "@bot:x.org", "password": "pw",
+                   "command_rooms": [ROOM], "alert_room": ROOM},
+        "access": {"admins": ["@a:x.org"]},
+        "protected": ["authelia"],
+        "alerts": {"oncall": ["@oncall:x.org"], **alerts},
+    }  # fmt: skip
+    recorder = Recorder(store)
+    a = Alerter(parse_config(raw, {}), store, recorder)
+    a.deps = {k: set(v) for k, v in DEPS.items()}
+    return a, recorder
+
+
+def test_the_root_cause_is_the_failing_dependency() -> None:
+    alert = Alert(0, {s: incident(s) for s in ("synapse", "authelia", "element")}, 0, 0)
+    assert causes(alert, deps_of) == {"authelia": ["element", "synapse"]}
+    text = render(alert, deps_of, 0).body
+    assert "authelia is crash-looping (exit 1 ×3 in 5m)" in text
+    assert "also affected: element, synapse, which depend on it" in text
+    assert "fatal: boom" in text
+
+
+def test_a_dependency_cycle_still_names_every_failing_service() -> None:
+    cyclic = {"a": {"b"}, "b": {"a"}}
+    alert = Alert(0, {"a": incident("a"), "b": incident("b")}, 0, 0)
+    assert set(causes(alert, lambda s: cyclic.get(s, set()))) == {"a", "b"}
+
+
+def test_alerts_survive_a_round_trip_through_the_store_format() -> None:
+    alert = Alert(5, {"web": incident("web", "unhealthy")}, 6, 7, acked_by="@a:x.org")
+    again = Alert.from_state(alert.state())
+    assert again == alert
+
+
+async def test_cascade_and_burst_share_one_message(store: Store) -> None:
+    a, rec = alerter(store, burst_window="10s")
+    await a.raise_incident(incident("synapse"))
+    await a.raise_incident(incident("authelia"))  # its dependency: folded, named as the cause
+    await a.raise_incident(incident("grafana", "unhealthy"))  # same burst
+    assert len(rec.originals()) == 1
+    final = [c["m.new_content"]["body"] for c in rec.sent if "m.new_content" in c][-1]
+    assert "authelia is crash-looping" in final and "also affected: synapse" in final
+    assert "grafana is unhealthy" in final
+
+
+async def test_outside_the_burst_an_unrelated_failure_gets_its_own_message(store: Store) -> None:
+    a, rec = alerter(store, burst_window="1ms")
+    await a.raise_incident(incident("synapse"))
+    await asyncio.sleep(0.01)
+    await a.raise_incident(incident("grafana", "unhealthy"))
+    assert len(rec.originals()) == 2
+
+
+async def test_protected_crash_loops_page_on_call(store: Store) -> None:
+    a, rec = alerter(store)
+    await a.raise_incident(incident("authelia"))
+    [first] = rec.originals()
+    assert first["msgtype"] == "m.text"
+    assert first["m.mentions"] == {"user_ids": ["@oncall:x.org"]}
+    b, rec2 = alerter(store)
+    await b.raise_incident(incident("grafana", "unhealthy"))
+    assert rec2.originals()[0]["msgtype"] == "m.notice"
+    assert rec2.originals()[0]["m.mentions"] == {}
+
+
+async def test_resolution_edits_the_alert_and_replies_in_its_thread(store: Store) -> None:
+    a, rec = alerter(store)
+    await a.raise_incident(incident("web", "unhealthy"))
+    outbox_id = a.alerts[0].outbox_id
+    await a.resolve("web", int(time.time() * 1000) + 90_000)
+    edit, reply = rec.sent[-2], rec.sent[-1]
+    assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": f"outbox:{outbox_id}"}
+    assert edit["m.new_content"]["body"].startswith("✅ resolved after 1m")
+    assert reply["m.relates_to"]["rel_type"] == "m.thread"
+    assert reply["m.relates_to"]["event_id"] == f"outbox:{outbox_id}"
+    assert a.alerts == [] and await store.alerts.open() == []
+
+
+async def test_open_alerts_reload_after_a_restart(store: Store) -> None:
+    a, _ = alerter(store)
+    await a.raise_incident(incident("web", "unhealthy"))
+    b, rec = alerter(store)
+    await b.load()
+    assert b.open_incident("web") is not None
+    await b.raise_incident(incident("web", "unhealthy"))  # seen again after the restart
+    assert rec.sent == []  # nothing new to say
+
+
+async def test_eyes_acknowledge_and_stop_repeats(store: Store) -> None:
+    a, rec = alerter(store, repeat_interval="1ms")
+    await a.raise_incident(incident("web", "unhealthy"))
+    await store.outbox.done(a.alerts[0].outbox_id, "$alert")
+    await asyncio.sleep(0.01)
+    await a.repeat()
+    assert "still firing: web" in rec.bodies()[-1]
+    count = len(rec.sent)
+    await a.on_reaction(Reaction(ROOM, "$r", "@a:x.org", "$alert", "👀", 0))
+    assert "👀 acknowledged by @a:x.org" in rec.bodies()[-1]
+    await asyncio.sleep(0.01)
+    await a.repeat()
+    assert len(rec.sent) == count + 1  # the edit, no repeat
+    rows = await store.audit.recent(1)
+    assert rows[0].step == "acknowledged" and rows[0].sender == "@a:x.org"

@@ -1,0 +1,124 @@
+"""Docker events → incidents, with a recording alerter and a Docker that is never asked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.commands import CommandError
+from bot.config import parse_config
+from bot.incidents import Incident
+from bot.inventory import DockerEvent, parse_event
+from bot.redact import Redactor
+from bot.store import Store
+from bot.watcher import Watcher
+
+RAW_DIE = {
+    "Type": "container", "Action": "die", "time": 1700000000, "timeNano": 1700000000123456789,
+    "Actor": {"ID": "c1", "Attributes": {
+        "name": "stack-authelia-1", "com.docker.compose.service": "authelia",
+        "exitCode": "1", "execDuration": "17"}},
+}  # fmt: skip
+
+
+class NoDocker:
+    """Containers that cannot be reached: evidence is skipped, detection still works."""
+
+    async def resolve(self, name: str) -> Any:
+        raise CommandError("unreachable")
+
+
+class Alerts:
+    def __init__(self) -> None:
+        self.raised: list[Incident] = []
+
+    async def raise_incident(self, inc: Incident) -> None:
+        self.raised.append(inc)
+
+    def open_incident(self, service: str) -> None:
+        return None
+
+    async def repeat(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def watcher(tmp_path: Path) -> AsyncIterator[tuple[Watcher, Alerts]]:
+    raw = {
+        "matrix": {"homeserver": "http://h", "user_id": "@bot:x.org", "password": "pw",
+                   "command_rooms": ["!r:x.org"], "alert_room": "!r:x.org"},
+        "access": {"admins": ["@a:x.org"]},
+        "alerts": {"restart_loop": {"exits": 3, "window": "5m"}},
+    }  # fmt: skip
+    store = await Store.open(tmp_path / "db.sqlite")
+    alerts = Alerts()
+    w = Watcher(parse_config(raw, {}), NoDocker(), store, alerts, Redactor())  # type: ignore[arg-type]
+    yield w, alerts
+    await store.close()
+
+
+def event(action: str, ts_ms: int, **kw: Any) -> DockerEvent:
+    return DockerEvent("c1", "stack-authelia-1", "authelia", action, kw.get("health"),
+                       kw.get("code"), kw.get("uptime"), ts_ms)  # fmt: skip
+
+
+def test_events_are_normalised_and_probe_noise_dropped() -> None:
+    ev = parse_event(RAW_DIE)
+    assert ev is not None and (ev.service, ev.action, ev.exit_code, ev.uptime_s) == (
+        "authelia",
+        "die",
+        1,
+        17,
+    )
+    assert ev.ts_ms == 1700000000123
+    health = parse_event({**RAW_DIE, "Action": "health_status: unhealthy"})
+    assert health is not None and (health.action, health.health) == ("health_status", "unhealthy")
+    assert parse_event({**RAW_DIE, "Action": "exec_start: wget -q"}) is None
+    assert parse_event({**RAW_DIE, "Type": "network"}) is None
+
+
+async def test_three_quick_exits_are_a_crash_loop(watcher: tuple[Watcher, Alerts]) -> None:
+    w, alerts = watcher
+    for i in range(3):
+        await w.on_event(event("start", i * 20_000))
+        await w.on_event(event("die", i * 20_000 + 15_000, code=1, uptime=15))
+    assert [(i.service, i.kind) for i in alerts.raised] == [("authelia", "crashloop")]
+    assert alerts.raised[0].summary.startswith("exit 1 ×3 in 5m")
+
+
+async def test_exits_spread_over_hours_are_not_a_loop(watcher: tuple[Watcher, Alerts]) -> None:
+    w, alerts = watcher
+    for i in range(3):
+        await w.on_event(event("die", i * 3_600_000, code=0))
+    assert alerts.raised == []
+
+
+async def test_a_final_non_zero_exit_is_a_death_and_oom_is_named(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
+    w, alerts = watcher
+    await w.on_event(event("oom", 1_000))
+    await w.on_event(event("die", 1_100, code=137))
+    assert alerts.raised == []  # not yet: the restart policy may bring it back
+    await w.tick()  # (the wall clock is far past 1.1 s + 3 s)
+    [died] = alerts.raised
+    assert died.kind == "died" and "OOM-killed" in died.summary
+
+
+async def test_an_exit_someone_asked_for_is_not_a_death(watcher: tuple[Watcher, Alerts]) -> None:
+    w, alerts = watcher
+    await w.on_event(event("kill", 1_000))
+    await w.on_event(event("die", 1_200, code=143))
+    await w.tick()
+    assert alerts.raised == []
+
+
+async def test_a_restart_after_the_exit_is_no_death(watcher: tuple[Watcher, Alerts]) -> None:
+    w, alerts = watcher
+    await w.on_event(event("die", 1_000, code=1))
+    await w.on_event(event("start", 1_200))
+    await w.tick()
+    assert alerts.raised == []
