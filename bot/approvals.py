@@ -18,7 +18,7 @@ from bot.events import Reaction
 from bot.redact import Redactor
 from bot.reply import Reply
 from bot.store import AuditEntry, Request, Store
-from bot.tasks import TaskSet
+from bot.tasks import TaskSet, every
 
 log = logging.getLogger(__name__)
 
@@ -235,12 +235,7 @@ class Approvals:
             await self.resume()
         except Exception:
             log.exception("could not resume open requests")
-        while True:
-            try:
-                await self._expire_overdue()
-            except Exception:  # keep keeping time
-                log.exception("expiry check failed")
-            await asyncio.sleep(1.0)
+        await every(1.0, self._expire_overdue, "expiry check")
 
     async def _expire_overdue(self) -> None:
         for req in await self.store.requests.overdue(now_ms()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,12 +30,19 @@ def _from_service(spec: Any) -> set[str]:
     return set()
 
 
+@functools.lru_cache(maxsize=32)
+def _load(path: str, mtime_ns: int) -> Any:
+    """A parsed compose file, read once per version (a resync asks for every service)."""
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
 def dependencies_from_files(files: Iterable[Path], service: str) -> list[str]:
     """The union of `depends_on` for ``service`` across compose files (unreadable files skipped)."""
     found: set[str] = set()
     for path in files:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = _load(str(path), path.stat().st_mtime_ns)
         except (OSError, yaml.YAMLError) as exc:
             log.info("cannot read compose file %s: %s", path, exc)
             continue

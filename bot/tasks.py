@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -37,3 +37,13 @@ class TaskSet:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def every(seconds: float, work: Callable[[], Awaitable[None]], what: str) -> None:
+    """Run ``work`` every ``seconds`` until cancelled; a failure is logged, never fatal."""
+    while True:
+        try:
+            await work()
+        except Exception:  # keep keeping time
+            log.exception("%s failed", what)
+        await asyncio.sleep(seconds)

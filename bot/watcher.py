@@ -21,6 +21,7 @@ from bot.inventory import ContainerInfo, DockerEvent, parse_event
 from bot.redact import Redactor, strip_ansi
 from bot.reply import Reply
 from bot.store import Store
+from bot.tasks import every
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Watcher:
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stream = EventStream(self.cfg.docker, queue)
         stream.start()
-        ticker = asyncio.create_task(self._tick_forever(), name="watch-clock")
+        ticker = asyncio.create_task(every(1.0, self.tick, "watch clock"), name="watch-clock")
         try:
             while True:
                 kind, item = await queue.get()
@@ -217,14 +218,6 @@ class Watcher:
             text = (f"👁 Watching {len(listing)} containers. Without a health check (only "
                     f"crashes are visible): {', '.join(bare)}")  # fmt: skip
             await self.alerter.notice(Reply.text(text))
-
-    async def _tick_forever(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # keep keeping time
-                log.exception("watch clock failed")
-            await asyncio.sleep(1.0)
 
     async def tick(self) -> None:
         """Deaths that stayed dead, recoveries that held, repeats, ended silences."""
