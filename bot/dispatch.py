@@ -162,7 +162,12 @@ class Dispatcher:
         except ApprovalNeeded as need:
             if not cmd.needs_approval or request is not None or self.approvals is None:
                 raise RuntimeError(f"{name} asked for approval where it cannot") from None
-            await self.approvals.open(msg, name, shlex.join(args), need.plan)
+            try:
+                await self.approvals.open(msg, name, shlex.join(args), need.plan)
+            except Exception:
+                log.exception("could not open an approval request for %s", name)
+                text = "I could not post the approval card, so nothing will run; try again."
+                return "error", Reply.text(text), "approval card not posted"
             return "ok", None, ""
         except CommandError as exc:
             return exc.outcome, Reply.text(str(exc)), "\n".join([str(exc), *ctx.details])
