@@ -11,8 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from bot import app
+from bot.audit_key import AuditKeyError, audit_key
 from bot.config import ConfigError, load_config
 from bot.matrix import FatalLoginError
+from bot.store import Store
+from bot.store.audit import describe
 
 log = logging.getLogger("opsbot")
 
@@ -42,12 +45,39 @@ async def _serve(path: str) -> int:
     except FatalLoginError as exc:
         log.error("cannot log in to %s: %s", cfg.matrix.homeserver, exc)
         return 2
+    except AuditKeyError as exc:
+        log.error("%s", exc)
+        return 1
     return 0
+
+
+def audit_verify(path: str) -> int:
+    """`opsbot audit verify --config PATH`: recompute the audit chain offline."""
+    cfg = load_config(path, os.environ)
+
+    async def verify() -> int:
+        store = await Store.open(cfg.data_dir / "opsbot.db", audit_key(cfg, os.environ))
+        try:
+            verdict = await store.audit.verify()
+        finally:
+            await store.close()
+        print(describe(verdict))
+        return 0 if verdict.ok else 3
+
+    return asyncio.run(verify())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `opsbot` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:2] == ["audit", "verify"]:
+        parser = argparse.ArgumentParser(prog="opsbot audit verify")
+        parser.add_argument("--config", required=True, help="path to config.yaml")
+        try:
+            return audit_verify(parser.parse_args(args[2:]).config)
+        except (ConfigError, AuditKeyError) as exc:
+            print(f"cannot verify: {exc}", file=sys.stderr)
+            return 1
     if args and args[0] == "check-config":
         parser = argparse.ArgumentParser(prog="opsbot check-config")
         parser.add_argument("path", help="the YAML config file to validate")
@@ -55,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="opsbot",
         description="A Matrix chat-ops bot for Docker Compose stacks. "
-        "Also: `opsbot check-config PATH`.",
+        "Also: `opsbot check-config PATH`, `opsbot audit verify --config PATH`.",
     )
     parser.add_argument("--config", required=True, help="path to config.yaml")
     parser.add_argument("--log-level", default=os.environ.get("OPSBOT_LOG_LEVEL", "INFO"))

@@ -159,6 +159,16 @@ class Alerter:
         relation = events.thread_relation(ref(outbox_id), ref(outbox_id))
         await self.queue(self.room, events.message(reply, relation))
 
+    async def anchor(self) -> None:
+        """Publish the audit trail's head off the box, so deleting the newest rows shows."""
+        verdict = await self.store.audit.verify()
+        state = "intact" if verdict.ok else f"BROKEN at row {verdict.broken_id}"
+        check = f"`{self.cfg.matrix.prefix}audit verify` or `opsbot audit verify`"
+        text = (
+            f"🔏 audit head: row {verdict.head_id}, {verdict.head_hash} ({state}). Check: {check}."
+        )
+        await self.notice(Reply.text(text))
+
     async def notice(self, reply: Reply) -> int:
         """A plain notice in the alert room (summaries, Docker outages); its outbox id."""
         return await self.queue(self.room, events.message(reply))

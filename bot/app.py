@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from bot.access import role_of
 from bot.alerting import Alerter
 from bot.approvals import Approvals
+from bot.audit_key import audit_key
 from bot.commands import Registry, Role
 from bot.config import Config
 from bot.containers import Containers
@@ -16,11 +18,12 @@ from bot.events import Reaction
 from bot.matrix import Chat
 from bot.redact import Redactor
 from bot.store import Store
-from bot.tasks import TaskSet
+from bot.tasks import TaskSet, every
 from bot.watcher import Watcher
 from commands import ALL
 
 log = logging.getLogger(__name__)
+DAY = 86_400.0
 
 
 async def run(
@@ -33,7 +36,7 @@ async def run(
     """Run the bot until ``stop`` is set (or forever); ``ready`` is set once it is listening."""
     stop = stop or asyncio.Event()
     ready = ready or asyncio.Event()
-    store = await Store.open(config.data_dir / "opsbot.db")
+    store = await Store.open(config.data_dir / "opsbot.db", audit_key(config, os.environ))
     containers = Containers(config.docker)
     redact = Redactor(literals=config.secrets())
     chat = Chat(
@@ -58,7 +61,9 @@ async def run(
     chat.on_reaction = on_reaction
     chat.on_redaction = approvals.on_redaction
     approvals.execute = dispatcher.execute
+    approvals.after_action = alerter.anchor  # privileged actions publish the audit head
     background.spawn(approvals.run(ready), "approvals")
+    background.spawn(every(DAY, alerter.anchor, "daily audit head"), "audit head")
     background.spawn(watcher.run(), "watcher")
     try:
         if not await containers.ping():

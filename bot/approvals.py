@@ -54,6 +54,7 @@ class Approvals:
         self.redact = redact
         self.bot_user = bot_user
         self.execute: Execute | None = None  # set by the app: runs an approved command
+        self.after_action: Callable[[], Awaitable[None]] | None = None
         self.tasks = TaskSet("approval")
         self._last_progress: dict[str, float] = {}
 
@@ -216,6 +217,8 @@ class Approvals:
             await self._show(done)
         relation = events.thread_relation(running.thread_root, running.card_event_id or "")
         await self.chat.queue(running.room_id, events.message(reply, relation))
+        if self.after_action is not None:
+            await self.after_action()
 
     def _progress(self, req: Request) -> Callable[[str], Awaitable[None]]:
         async def progress(text: str) -> None:

@@ -104,6 +104,7 @@ class Config:
     health_wait: float = 120.0
     rebuild: RebuildConfig = field(default_factory=RebuildConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    audit_key_file: Path | None = None
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value the bot knows, for redaction."""
@@ -118,6 +119,7 @@ def _secret(value: Any) -> Secret:
 
 
 TOP_KEYS = (
+    "audit",
     "matrix", "data_dir", "docker", "access", "approvals", "protected",
     "restart_budget", "health_wait", "rebuild", "alerts",
 )  # fmt: skip

@@ -84,7 +84,13 @@ def actions(r: Reader, top: dict[str, Any], base: Path | None) -> dict[str, Any]
     )
     if rebuild.steps and rebuild.workdir is None:
         r.problems.append("rebuild.workdir: required when rebuild.steps are set")
+    au = r.section(top.get("audit"), "audit", ("key_file",))
+    key_file = r.get(au, "audit", "key_file", string())
+    key_path = Path(key_file) if key_file else None
+    if key_path is not None and base is not None and not key_path.is_absolute():
+        key_path = base / key_path
     return {
+        "audit_key_file": key_path,
         "alerts": alerts(r, top),
         "approvals": approvals,
         "protected": r.get(top, "", "protected", names, ()) or (),

@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import time
 
-from bot.arguments import Service
+from bot.arguments import SERVICE_NAME, Service
 from bot.commands import Context, Role, UsageError, command
 from bot.reply import Reply, esc
+from bot.store.audit import describe
 
 MAX_ROWS = 50
 
 
 @command(role=Role.ADMIN, example="!audit 20 seafile")
-async def audit(ctx: Context, count: int = 10, service: Service | None = None) -> Reply:
+async def audit(ctx: Context, count: str | None = None, service: Service | None = None) -> Reply:
     """Show the last recorded commands and approval steps (default 10, at most 50).
 
     With a service, only what concerned it. Approval steps (requested, approved, rejected,
     expired, started, succeeded, failed, ignored) carry their request id.
+    `!audit verify` recomputes the tamper-evident chain and reports its head, or the first
+    broken row.
     """
-    if not 1 <= count <= MAX_ROWS:
+    if count == "verify" and service is None:
+        return Reply.text(describe(await ctx.store.audit.verify()))
+    rows_wanted = 10
+    if count is not None and count.isdigit():
+        rows_wanted = int(count)
+    elif count is not None and service is None:
+        service = Service.parse(count) if SERVICE_NAME.match(count) else None
+        if service is None:
+            raise UsageError("give a number of rows, a service name, or `verify`")
+    elif count is not None:
+        raise UsageError(f"`{count[:20]}` is not a number of rows")
+    if not 1 <= rows_wanted <= MAX_ROWS:
         raise UsageError(f"count must be between 1 and {MAX_ROWS}")
-    rows = await ctx.store.audit.recent(count, service)
+    rows = await ctx.store.audit.recent(rows_wanted, service)
     if not rows:
         return Reply.text("Nothing recorded" + (f" for `{service}`." if service else "."))
     lines, items = [], []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -18,27 +19,42 @@ log = logging.getLogger(__name__)
 __all__ = ["AuditEntry", "OutboxItem", "Request", "Silence", "Store"]
 
 
+def split_sql(script: str) -> list[str]:
+    """Split a migration into statements (a trigger body's `;` does not end its statement)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {buffer.strip()[:60]}")
+    return statements
+
+
 class Store:
     """Async SQLite store (WAL, synchronous=FULL); open with ``await Store.open(path)``."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path, audit_key: bytes) -> None:
         self._db = db
         self.path = path
-        self.audit = AuditLog(db)
+        self.audit = AuditLog(db, audit_key)
         self.requests = Requests(db)
         self.outbox = Outbox(db)
         self.alerts = Alerts(db)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating and migrating as needed) the database at ``path``."""
+    async def open(cls, path: Path, audit_key: bytes = b"") -> Store:
+        """Open (creating and migrating as needed) the database at ``path``; ``audit_key``
+        keys the audit trail's HMAC chain (it is never stored in the database)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA foreign_keys=ON")
-            store = cls(db, path)
+            store = cls(db, path, audit_key)
+            await db.create_function("opsbot_chain", 3, store.audit.chain, deterministic=True)
             await store._migrate()
         except BaseException:
             await db.close()
@@ -56,7 +72,7 @@ class Store:
             )
         for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("migrating %s to schema version %d", self.path, target)
-            statements = [s.strip() for s in script.split(";") if s.strip()]
+            statements = split_sql(script)
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in statements:

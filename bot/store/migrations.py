@@ -85,4 +85,14 @@ MIGRATIONS: tuple[str, ...] = (
         state_then TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 4: the audit trail becomes tamper-evident: each row carries an HMAC-SHA256 over its
+    #    content and the previous row's hash, and rows can be neither changed nor deleted
+    """
+    ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    """,
 )

@@ -154,6 +154,12 @@ async def test_restart_needs_another_operator_and_runs_exactly_once(
     assert f"{bob.user_id} !restart web [{request_id} requested] → ok" in text
     assert f"{alice.user_id} !restart web [{request_id} approved] → ok" in text
     assert f"{carol.user_id} !restart web [{request_id} ignored] → denied" in text
+    head = await bob.wait_for(
+        lambda e: "🔏 audit head: row" in str(e.get("content", {}).get("body", "")), w.room_id
+    )
+    assert "(intact)" in head["content"]["body"]
+    verify = await alice.wait_reply(w.room_id, await alice.send(w.room_id, "!audit verify"))
+    assert verify["content"]["body"].startswith("audit trail OK:")
 
 
 async def test_expired_request_never_runs(w: World, actions: ComposeStack) -> None:

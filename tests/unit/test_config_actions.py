@@ -43,6 +43,7 @@ def test_the_example_documents_every_action_setting() -> None:
     assert cfg.alerts.burst_window == 10 and cfg.alerts.oncall == ("@alice:example.org",)
     assert cfg.alerts.extra_dependencies("synapse") == ("authelia", "postgres")
     assert cfg.alerts.extra_dependencies("seafile") == ()
+    assert cfg.audit_key_file == Path("/run/secrets/opsbot_audit_key")
 
 
 def test_defaults_when_absent() -> None:

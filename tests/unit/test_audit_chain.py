@@ -1,0 +1,132 @@
+"""The audit trail is tamper-evident: every row is chained to the one before by an HMAC."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.audit_key import ENV_AUDIT_KEY
+from bot.store import AuditEntry, Store
+
+KEY = b"k" * 32
+ENTRY = AuditEntry(1_700_000_000_000, "!r:x.org", "@a:x.org", "$e", "status", "", "ok", 5)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "data" / "opsbot.db", KEY)
+    for i in range(5):
+        await s.audit.record(replace(ENTRY, event_id=f"$e{i}", args=f"row {i}"))
+    yield s
+    await s.close()
+
+
+def tamper(path: Path, *sql: str) -> None:
+    """What someone with write access to the file could do, triggers dropped first."""
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("DROP TRIGGER audit_no_delete")
+    for statement in sql:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
+async def test_an_untouched_trail_verifies(store: Store) -> None:
+    verdict = await store.audit.verify()
+    assert verdict.ok and verdict.rows == 5 and verdict.head_id == 5
+    assert len(verdict.head_hash) == 64
+
+
+async def test_rows_cannot_be_changed_or_deleted(store: Store) -> None:
+    db = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit SET outcome = 'denied' WHERE id = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit WHERE id = 5")
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "broken"),
+    [
+        ("UPDATE audit SET args = 'nothing to see' WHERE id = 3", 3),
+        ("DELETE FROM audit WHERE id = 2", 3),
+        ("UPDATE audit SET sender = '@mallory:x.org' WHERE id = 1", 1),
+    ],
+)
+async def test_tampering_shows_at_the_first_changed_row(
+    store: Store, sql: str, broken: int
+) -> None:
+    tamper(store.path, sql)
+    verdict = await store.audit.verify()
+    assert not verdict.ok and verdict.broken_id == broken
+
+
+async def test_a_different_key_does_not_verify(tmp_path: Path, store: Store) -> None:
+    other = await Store.open(store.path, b"x" * 32)
+    try:
+        verdict = await other.audit.verify()
+    finally:
+        await other.close()
+    assert not verdict.ok and verdict.broken_id == 1
+
+
+async def test_concurrent_writers_still_make_one_chain(store: Store) -> None:
+    import asyncio
+
+    await asyncio.gather(*(store.audit.record(replace(ENTRY, args=str(i))) for i in range(20)))
+    verdict = await store.audit.verify()
+    assert verdict.ok and verdict.rows == 25
+
+
+def test_offline_verification(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "matrix:\n  homeserver: http://127.0.0.1:1\n  user_id: '@bot:x.org'\n  password: pw\n"
+        "  command_rooms: ['!r:x.org']\n  alert_room: '!r:x.org'\n"
+        "access:\n  admins: ['@a:x.org']\ndata_dir: data\n"
+    )
+    monkeypatch.setenv(ENV_AUDIT_KEY, KEY.decode())
+
+    async def fill() -> None:
+        s = await Store.open(tmp_path / "data" / "opsbot.db", KEY)
+        await s.audit.record(ENTRY)
+        await s.close()
+
+    import asyncio
+
+    asyncio.run(fill())
+    assert main(["audit", "verify", "--config", str(config)]) == 0
+    assert "audit trail OK: 1 rows" in capsys.readouterr().out
+    tamper(tmp_path / "data" / "opsbot.db", "UPDATE audit SET outcome = 'denied'")
+    assert main(["audit", "verify", "--config", str(config)]) == 3
+    assert "BROKEN at row 1" in capsys.readouterr().out
+
+
+def test_the_key_is_generated_once_private_and_outside_the_database(tmp_path: Path) -> None:
+    from bot.audit_key import AuditKeyError, audit_key
+    from bot.config import parse_config
+
+    raw = {
+        "matrix": {"homeserver": "http://h", "user_id": "@b:x.org", "password": "pw",
+                   "command_rooms": ["!r:x.org"], "alert_room": "!r:x.org"},
+        "access": {"admins": ["@a:x.org"]}, "data_dir": str(tmp_path / "d"),
+    }  # fmt: skip
+    config = parse_config(raw, {})
+    first = audit_key(config, {})
+    assert audit_key(config, {}) == first and len(first) == 64
+    assert (tmp_path / "d" / "audit.key").stat().st_mode & 0o777 == 0o600
+    assert audit_key(config, {ENV_AUDIT_KEY: "from-the-environment"}) == b"from-the-environment"
+    short = tmp_path / "short.key"
+    short.write_text("abc")
+    with pytest.raises(AuditKeyError, match="shorter than 16 bytes"):
+        audit_key(parse_config({**raw, "audit": {"key_file": str(short)}}, {}), {})
+    with pytest.raises(AuditKeyError, match="does not exist"):
+        audit_key(parse_config({**raw, "audit": {"key_file": str(tmp_path / "no")}}, {}), {})
