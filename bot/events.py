@@ -3,6 +3,7 @@ the commands and reactions it reads. Plain dicts, no client library."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,14 @@ class Reaction:
     ts_ms: int
 
 
+_ROOM_PING = re.compile(r"@(room)\b", re.IGNORECASE)
+
+
+def defuse(text: str) -> str:
+    """Make `@room` in quoted text (logs, probe output) unable to ping the whole room."""
+    return _ROOM_PING.sub("@\u2060\\1", text)
+
+
 def thread_relation(thread_root: str, reply_to: str) -> dict[str, Any]:
     """`m.relates_to` for a message in the thread rooted at ``thread_root``."""
     return {
@@ -42,10 +51,10 @@ def message(
     mentions: list[str] | None = None,
 ) -> dict[str, Any]:
     """Message content with a plain body, HTML if any, and explicit (usually empty) mentions."""
-    content: dict[str, Any] = {"msgtype": msgtype, "body": reply.body}
+    content: dict[str, Any] = {"msgtype": msgtype, "body": defuse(reply.body)}
     if reply.html is not None:
         content["format"] = HTML
-        content["formatted_body"] = reply.html
+        content["formatted_body"] = defuse(reply.html)
     content["m.mentions"] = {"user_ids": mentions} if mentions else {}
     if relation is not None:
         content["m.relates_to"] = relation
