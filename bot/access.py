@@ -28,3 +28,15 @@ def role_of(user_id: str, access: AccessConfig) -> Role | None:
         if any(matches(user_id, p) for p in patterns):
             return role
     return None
+
+
+def scope_of(user_id: str, access: AccessConfig) -> tuple[str, ...] | None:
+    """The service globs ``user_id`` may act on, or None when not restricted."""
+    globs = [g for who, services in access.scopes if matches(user_id, who) for g in services]
+    return tuple(dict.fromkeys(globs)) if globs else None
+
+
+def in_scope(user_id: str, service: str, access: AccessConfig) -> bool:
+    """Whether ``user_id`` may act on ``service`` (`all` is in no limited scope)."""
+    scope = scope_of(user_id, access)
+    return scope is None or (service != "all" and any(fnmatchcase(service, g) for g in scope))

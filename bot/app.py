@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.containers import Containers
 from bot.dispatch import Dispatcher
 from bot.events import Reaction
+from bot.literals import literal_secrets as literals_of
 from bot.matrix import Chat
 from bot.redact import Redactor
 from bot.store import Store
@@ -38,13 +39,19 @@ async def run(
     ready = ready or asyncio.Event()
     store = await Store.open(config.data_dir / "opsbot.db", audit_key(config, os.environ))
     containers = Containers(config.docker)
-    redact = Redactor(literals=config.secrets())
+    redact = Redactor(
+        literals_of(config.secrets(), config.redact_literals, config.redact_env_files)
+    )
     chat = Chat(
         config.matrix,
         store,
-        may_invite=lambda user: role_of(user, config.access) == Role.ADMIN,
+        may_invite=lambda user: (
+            role_of(user, config.access) == Role.ADMIN
+            or (not config.access.rooms_only and role_of(user, config.access) is not None)
+        ),
         backoff_cap=backoff_cap,
         ready=ready,
+        direct_chats=not config.access.rooms_only,
     )
     approvals = Approvals(config, store, chat, redact, config.matrix.user_id)
     dispatcher = Dispatcher(config, Registry(ALL), containers, store, redact, chat.reply, approvals)

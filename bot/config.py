@@ -24,6 +24,7 @@ from bot.schema import (
     USER_GLOB,
     USER_ID,
     Reader,
+    boolean,
     duration,
     kind,
     string,
@@ -88,6 +89,8 @@ class AccessConfig:
     admins: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     viewers: tuple[str, ...] = ()
+    scopes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # user glob → service globs
+    rooms_only: bool = True  # False: also take commands in direct chats with the bot
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class Config:
     rebuild: RebuildConfig = field(default_factory=RebuildConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     audit_key_file: Path | None = None
+    redact_literals: tuple[str, ...] = field(default=(), repr=False)
+    redact_env_files: tuple[Path, ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value the bot knows, for redaction."""
@@ -119,10 +124,27 @@ def _secret(value: Any) -> Secret:
 
 
 TOP_KEYS = (
-    "audit",
+    "audit", "redact",
     "matrix", "data_dir", "docker", "access", "approvals", "protected",
     "restart_budget", "health_wait", "rebuild", "alerts",
 )  # fmt: skip
+
+
+def _scopes(r: Reader, raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`access.scopes`: {"@bob:example.org": {services: ["seafile", "planka*"]}}."""
+    table = r.section(raw, "access.scopes", tuple(raw) if isinstance(raw, dict) else ())
+    globs = string_list(re.compile(r"^[A-Za-z0-9*?\[\]_.-]+$"), "a service name or glob")
+    out = []
+    for who, entry in table.items():
+        where = f"access.scopes.{who}"
+        if not USER_GLOB.match(str(who)):
+            r.problems.append(f"{where}: expected a user id or glob like @*:example.org")
+            continue
+        spec = r.section(entry, where, ("services",))
+        services = r.get(spec, where, "services", globs, None, required=True)
+        if services is not None:
+            out.append((str(who), services))
+    return tuple(out)
 
 
 def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None) -> Config:
@@ -213,12 +235,16 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
         or DockerConfig.logs_timeout,
     )
 
-    a = r.section(top.get("access"), "access", ("admins", "operators", "viewers"))
+    a = r.section(
+        top.get("access"), "access", ("admins", "operators", "viewers", "scopes", "rooms_only")
+    )
     users = string_list(USER_GLOB, "a user id or glob like @*:example.org")
     access = AccessConfig(
         admins=r.get(a, "access", "admins", users, ()) or (),
         operators=r.get(a, "access", "operators", users, ()) or (),
         viewers=r.get(a, "access", "viewers", users, ()) or (),
+        scopes=_scopes(r, a.get("scopes")),
+        rooms_only=r.get(a, "access", "rooms_only", boolean, True) is not False,
     )
     access_problems = any(p.startswith("access.") for p in r.problems)
     if not (access.admins or access.operators or access.viewers) and not access_problems:

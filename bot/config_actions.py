@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,15 @@ def actions(r: Reader, top: dict[str, Any], base: Path | None) -> dict[str, Any]
     key_path = Path(key_file) if key_file else None
     if key_path is not None and base is not None and not key_path.is_absolute():
         key_path = base / key_path
+    rd = r.section(top.get("redact"), "redact", ("literals", "env_files"))
+    literals = r.get(rd, "redact", "literals", string_list(re.compile(r"^.{4,}$"), "4+ characters"))
+    files = r.get(rd, "redact", "env_files", string_list(re.compile(r"^\S+$"), "a path"))
+    env_files = tuple(
+        Path(f) if Path(f).is_absolute() or base is None else base / f for f in files or ()
+    )
     return {
+        "redact_literals": literals or (),
+        "redact_env_files": env_files,
         "audit_key_file": key_path,
         "alerts": alerts(r, top),
         "approvals": approvals,

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.access import role_of
+from bot.access import in_scope, role_of, scope_of
+from bot.arguments import Service
 from bot.commands import (
     ApprovalNeeded,
     Command,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STRANGER_REPLY_EVERY = 3600.0  # seconds between "you may not" replies to strangers, per room
+REFUSALS_PER_MINUTE = 3  # replies to refused attempts of a known user, per room
 COMMAND_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
 
@@ -76,6 +78,7 @@ class Dispatcher:
         self.approvals = approvals
         self.tasks = TaskSet("command")
         self._stranger_replies: dict[str, float] = {}
+        self._refusals: dict[tuple[str, str], list[float]] = {}
 
     def submit(self, msg: Message) -> None:
         """Start handling ``msg`` in its own task; returns at once."""
@@ -120,6 +123,8 @@ class Dispatcher:
                 outcome, reply, details = await self._run(msg, cmd, role, args)
                 if reply is None:
                     return  # an approval card was posted; the approvals module audits
+        if outcome == "denied" and role is not None and not self._may_refuse(msg):
+            reply = None  # a burst of refused attempts gets a few replies, then silence
         if reply is not None:
             await self._send(msg, reply)
         await self._audit(msg, name, rest, outcome, started, details)
@@ -155,6 +160,14 @@ class Dispatcher:
         except UsageError as exc:
             usage = cmd.usage(prefix)
             return "usage-error", Reply.text(f"{exc}\nusage: `{usage}`"), str(exc)
+        outside = [
+            str(v) for p in cmd.params if p.kind is Service and (v := kwargs.get(p.name))
+            if not in_scope(msg.sender, str(v), self.config.access)
+        ]  # fmt: skip
+        if outside:
+            scope = ", ".join(scope_of(msg.sender, self.config.access) or ())
+            text = f"`{prefix}{name} {outside[0]}` is outside your scope ({scope}); ask an admin"
+            return "denied", Reply.text(text), f"outside scope: {outside[0]}"
         try:
             result = await cmd.handler(ctx, **kwargs)
             if cmd.needs_approval and request is None:
@@ -192,6 +205,15 @@ class Dispatcher:
         )
         assert reply is not None  # an approved request never asks again
         return outcome, self._redacted(reply).bounded(), self.redact(details)
+
+    def _may_refuse(self, msg: Message) -> bool:
+        """At most REFUSALS_PER_MINUTE refusal replies per person and room."""
+        now = time.monotonic()
+        recent = [t for t in self._refusals.get((msg.room_id, msg.sender), []) if now - t < 60]
+        if len(recent) >= REFUSALS_PER_MINUTE:
+            return False
+        self._refusals[(msg.room_id, msg.sender)] = [*recent, now]
+        return True
 
     def _stranger_reply(self, msg: Message) -> Reply | None:
         now = time.monotonic()

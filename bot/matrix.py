@@ -60,6 +60,7 @@ class Chat:
         *,
         backoff_cap: float = 60.0,
         ready: asyncio.Event | None = None,
+        direct_chats: bool = False,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -68,6 +69,7 @@ class Chat:
         self.on_reaction: Callable[[Reaction], None] = lambda reaction: None
         self.on_redaction: Callable[[str, str], None] = lambda room, redacted: None
         self.may_invite = may_invite
+        self.direct_chats = direct_chats
         self.backoff_cap = backoff_cap
         self.connected = False
         self.ready = ready or asyncio.Event()  # set once the first sync is handled
@@ -197,6 +199,8 @@ class Chat:
             rooms = self.cfg.command_rooms
             if isinstance(event, ReactionEvent):
                 rooms = (*rooms, self.cfg.alert_room)  # acks happen in the alert room
+            if self.direct_chats and room.member_count <= 2:
+                rooms = (*rooms, room.room_id)  # access.rooms_only: false
             if not self._ours(room.room_id, event.source, rooms):
                 return
             if isinstance(event, ReactionEvent):
@@ -232,15 +236,11 @@ class Chat:
 
     async def annotations(self, room_id: str, event_id: str) -> list[Reaction]:
         """Every current (unredacted) reaction on ``event_id``, oldest first."""
-        found = []
         relations = self.client.room_get_event_relations(
             room_id, event_id, RelationshipType.annotation, "m.reaction"
         )
-        async for event in relations:
-            parsed = events.parse_reaction(room_id, getattr(event, "source", {}))
-            if parsed is not None:
-                found.append(parsed)
-        return sorted(found, key=lambda r: r.ts_ms)
+        found = [events.parse_reaction(room_id, getattr(e, "source", {})) async for e in relations]
+        return sorted((r for r in found if r is not None), key=lambda r: r.ts_ms)
 
     # -- outgoing -------------------------------------------------------------------------
 

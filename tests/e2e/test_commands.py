@@ -176,3 +176,19 @@ async def test_docker_unreachable_is_a_clear_reply(world: World) -> None:
         "Docker engine unreachable at unix:///nonexistent/docker.sock: No such file or directory"
     )
     assert "Traceback" not in body(await ask(alice, world.room_id, "!logs web"))
+
+
+async def test_scopes_limit_what_a_user_may_act_on(world: World) -> None:
+    """An operator scoped to seafile may look at it, and is told why authelia is refused."""
+    ids = {n: p.user_id for n, p in world.people.items()}
+    await world.bot(
+        access={
+            "admins": [ids["alice"]],
+            "operators": [ids["bob"]],
+            "scopes": {ids["bob"]: {"services": ["seafile", "lite*"]}},
+        }
+    )
+    bob = world.people["bob"]
+    assert "`seafile` — last" in body(await ask(bob, world.room_id, "!logs seafile 3"))
+    refused = body(await ask(bob, world.room_id, "!restart authelia"))
+    assert refused == "`!restart authelia` is outside your scope (seafile, lite*); ask an admin"

@@ -44,6 +44,9 @@ def test_the_example_documents_every_action_setting() -> None:
     assert cfg.alerts.extra_dependencies("synapse") == ("authelia", "postgres")
     assert cfg.alerts.extra_dependencies("seafile") == ()
     assert cfg.audit_key_file == Path("/run/secrets/opsbot_audit_key")
+    assert cfg.access.scopes == (("@bob:example.org", ("seafile", "planka*")),)
+    assert cfg.access.rooms_only is True and cfg.redact_literals == ()
+    assert cfg.redact_env_files[0] == Path("/opt/datamancy/.credentials")
 
 
 def test_defaults_when_absent() -> None:
