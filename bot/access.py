@@ -18,16 +18,32 @@ def matches(user_id: str, pattern: str) -> bool:
     return fnmatchcase(user_local, pat_local) and fnmatchcase(user_server, pat_server)
 
 
-def role_of(user_id: str, access: AccessConfig) -> Role | None:
-    """The highest role ``user_id`` holds, or None for a stranger."""
-    for role, patterns in (
-        (Role.ADMIN, access.admins),
-        (Role.OPERATOR, access.operators),
-        (Role.VIEWER, access.viewers),
-    ):
-        if any(matches(user_id, p) for p in patterns):
-            return role
-    return None
+CREATOR_LEVEL = 2**53  # room v12 creators outrank every power level
+
+
+def role_of(user_id: str, access: AccessConfig, level: int | None = None) -> Role | None:
+    """The highest role ``user_id`` holds — from the access lists, or from their power level
+    in the room (when ``access.power_levels`` is set and the level is known) — or None."""
+    found = [
+        role
+        for role, patterns in (
+            (Role.ADMIN, access.admins),
+            (Role.OPERATOR, access.operators),
+            (Role.VIEWER, access.viewers),
+        )
+        if any(matches(user_id, p) for p in patterns)
+    ]
+    if level is not None:
+        found += [Role[name.upper()] for name, least in access.power_levels if level >= least]
+    return max(found) if found else None
+
+
+def room_level(user_id: str, version: str, creators: set[str], listed: int) -> int:
+    """A user's effective power level. From room version 12 on, the creators (the create
+    event's sender and `additional_creators`) are not in `m.room.power_levels` at all, yet
+    outrank everyone; earlier versions use the listed level only."""
+    privileged = version.isdigit() and int(version) >= 12
+    return CREATOR_LEVEL if privileged and user_id in creators else listed
 
 
 def scope_of(user_id: str, access: AccessConfig) -> tuple[str, ...] | None:

@@ -6,11 +6,10 @@ import asyncio
 import logging
 import os
 
-from bot.access import role_of
 from bot.alerting import Alerter
 from bot.approvals import Approvals
 from bot.audit_key import audit_key
-from bot.commands import Registry, Role
+from bot.commands import Registry
 from bot.config import Config
 from bot.containers import Containers
 from bot.dispatch import Dispatcher
@@ -42,17 +41,7 @@ async def run(
     redact = Redactor(
         literals_of(config.secrets(), config.redact_literals, config.redact_env_files)
     )
-    chat = Chat(
-        config.matrix,
-        store,
-        may_invite=lambda user: (
-            role_of(user, config.access) == Role.ADMIN
-            or (not config.access.rooms_only and role_of(user, config.access) is not None)
-        ),
-        backoff_cap=backoff_cap,
-        ready=ready,
-        direct_chats=not config.access.rooms_only,
-    )
+    chat = Chat(config.matrix, store, config.access, backoff_cap=backoff_cap, ready=ready)
     approvals = Approvals(config, store, chat, redact, config.matrix.user_id)
     dispatcher = Dispatcher(config, Registry(ALL), containers, store, redact, chat.reply, approvals)
     # wire the incoming side now that every handler exists

@@ -62,8 +62,6 @@ class Approvals:
         """Cancel approval work in flight (shutdown); state stays in the store."""
         await self.tasks.close()
 
-    # -- opening --------------------------------------------------------------------------
-
     async def open(self, msg: Message, command: str, args: str, plan: Plan) -> Request:
         """Record a new request and post its card (with 👍/👎 pre-seeded) in the thread."""
         created = now_ms()
@@ -100,8 +98,6 @@ class Approvals:
             await self.chat.react(msg.room_id, card_id, key)
         return req
 
-    # -- deciding -------------------------------------------------------------------------
-
     def on_reaction(self, reaction: Reaction) -> None:
         """A reaction arrived in a command room (sync callback: work runs as a task)."""
         verdict = cards.verdict(reaction.key)
@@ -111,7 +107,9 @@ class Approvals:
     async def _on_reaction(self, reaction: Reaction, approve: bool) -> None:
         req = await self.store.requests.by_card(reaction.target)
         if req is not None:
-            await self.decide(req, reaction.sender, approve, reaction.event_id, reaction.ts_ms)
+            await self.decide(
+                req, reaction.sender, approve, reaction.event_id, reaction.ts_ms, reaction.power
+            )
 
     async def decide_by_id(self, request_id: str, sender: str, approve: bool) -> str:
         """`!approve <id>` / `!deny <id>`: the answer to show the sender."""
@@ -121,10 +119,16 @@ class Approvals:
         return await self.decide(req, sender, approve, "", now_ms())
 
     async def decide(
-        self, req: Request, sender: str, approve: bool, event_id: str, at_ms: int
+        self,
+        req: Request,
+        sender: str,
+        approve: bool,
+        event_id: str,
+        at_ms: int,
+        power: int | None = None,
     ) -> str:
         """Apply one person's verdict; returns what happened, in words."""
-        refusal = self._refusal(req, sender, approve, at_ms)
+        refusal = self._refusal(req, sender, approve, at_ms, power)
         if refusal:
             await self._audit(req, "ignored", sender, refusal, outcome="denied")
             return refusal
@@ -151,14 +155,16 @@ class Approvals:
         self.tasks.spawn(self._start_after_grace(moved), f"request {req.id}")
         return f"request `{req.id}` approved"
 
-    def _refusal(self, req: Request, sender: str, approve: bool, at_ms: int) -> str:
+    def _refusal(
+        self, req: Request, sender: str, approve: bool, at_ms: int, power: int | None = None
+    ) -> str:
         if req.state != "pending":
             return f"request `{req.id}` is already {req.state}"
         if at_ms >= req.expires_ms or now_ms() >= req.expires_ms:
             return f"request `{req.id}` has expired"
         if not approve and sender == req.requester:
             return ""  # the requester may always withdraw their own request
-        role = role_of(sender, self.cfg.access)
+        role = role_of(sender, self.cfg.access, power)
         needed = Role(req.approver_role)
         if role is None or role < needed:
             return f"{sender} may not decide request `{req.id}`: it needs the {needed} role"
@@ -179,8 +185,6 @@ class Approvals:
                 if back is not None:
                     await self._audit(back, "withdrawn", req.approver, "approval withdrawn")
                     await self._show(back, note=f"↩ {req.approver} withdrew their approval.")
-
-    # -- running --------------------------------------------------------------------------
 
     async def _start_after_grace(self, req: Request) -> None:
         grace = self.cfg.approvals.grace
@@ -228,8 +232,6 @@ class Approvals:
                 await self._show(req, note=self.redact(text))
 
         return progress
-
-    # -- keeping time and state -----------------------------------------------------------
 
     async def run(self, ready: asyncio.Event) -> None:
         """After the first sync: resume what a restart interrupted; then expire overdue ones."""

@@ -26,6 +26,7 @@ from bot.schema import (
     Reader,
     boolean,
     duration,
+    integer,
     kind,
     string,
     string_list,
@@ -91,6 +92,7 @@ class AccessConfig:
     viewers: tuple[str, ...] = ()
     scopes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # user glob → service globs
     rooms_only: bool = True  # False: also take commands in direct chats with the bot
+    power_levels: tuple[tuple[str, int], ...] = ()  # role → lowest room power level granting it
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,17 @@ def _scopes(r: Reader, raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if services is not None:
             out.append((str(who), services))
     return tuple(out)
+
+
+def _power_levels(r: Reader, raw: Any) -> tuple[tuple[str, int], ...]:
+    """`access.power_levels`: {operator: 50, admin: 100} (viewer optional)."""
+    table = r.section(raw, "access.power_levels", ("viewer", "operator", "admin"))
+    level = integer(-(2**53), 2**53)
+    return tuple(
+        (role, value)
+        for role in ("viewer", "operator", "admin")
+        if (value := r.get(table, "access.power_levels", role, level)) is not None
+    )
 
 
 def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None) -> Config:
@@ -236,7 +249,9 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
     )
 
     a = r.section(
-        top.get("access"), "access", ("admins", "operators", "viewers", "scopes", "rooms_only")
+        top.get("access"),
+        "access",
+        ("admins", "operators", "viewers", "scopes", "rooms_only", "power_levels"),
     )
     users = string_list(USER_GLOB, "a user id or glob like @*:example.org")
     access = AccessConfig(
@@ -245,9 +260,11 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
         viewers=r.get(a, "access", "viewers", users, ()) or (),
         scopes=_scopes(r, a.get("scopes")),
         rooms_only=r.get(a, "access", "rooms_only", boolean, True) is not False,
+        power_levels=_power_levels(r, a.get("power_levels")),
     )
     access_problems = any(p.startswith("access.") for p in r.problems)
-    if not (access.admins or access.operators or access.viewers) and not access_problems:
+    anyone = access.admins or access.operators or access.viewers or access.power_levels
+    if not anyone and not access_problems:
         r.problems.append("access: list at least one admin, operator or viewer")
 
     settings = actions(r, top, base)

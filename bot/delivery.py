@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import copy
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -66,6 +68,25 @@ class Courier:
                 backoff = min(backoff * 2, self.backoff_cap)
             if await self.store.outbox.size():
                 self.wake.set()
+
+    async def send_now(
+        self, room_id: str, kind: str, content: dict[str, Any], within: float
+    ) -> str | None:
+        """Send one event outside the queue, retrying through short outages with the same
+        transaction id; None when refused or still impossible after ``within`` seconds."""
+        tx_id = uuid.uuid4().hex
+        deadline = time.monotonic() + within
+        backoff = 1.0
+        while True:
+            try:
+                return await self.send_once(room_id, kind, content, tx_id)
+            except Unreachable as exc:
+                if time.monotonic() + backoff > deadline:
+                    log.error("giving up on a message to %s: %s", room_id, exc)
+                    return None
+                log.warning("send to %s failed (%s); retrying in %.0f s", room_id, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.backoff_cap)
 
     async def _resolve(self, content: dict[str, Any]) -> dict[str, Any] | None:
         """Replace `outbox:<id>` references with the event ids those items got (None if one

@@ -50,6 +50,7 @@ class Message:
     body: str
     thread_root: str  # the event the reply thread hangs off
     ts_ms: int
+    power: int | None = None  # the sender's power level in the room, when roles use it
 
 
 Send = Callable[[Message, Reply], Awaitable[str | None]]
@@ -97,7 +98,7 @@ class Dispatcher:
         if not parts or text[0].isspace() or not COMMAND_NAME.match(parts[0]):
             return  # a lone prefix, "! wow", "!!!" or "!?": not meant for us
         name, rest = parts[0].lower(), parts[1] if len(parts) > 1 else ""
-        role = role_of(msg.sender, self.config.access)
+        role = role_of(msg.sender, self.config.access, msg.power)
         cmd = self.registry.get(name)
         reply: Reply | None
         if role is None:

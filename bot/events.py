@@ -23,6 +23,7 @@ class Reaction:
     target: str
     key: str
     ts_ms: int
+    power: int | None = None  # the sender's power level in the room, when roles use it
 
 
 _ROOM_PING = re.compile(r"@(room)\b", re.IGNORECASE)

@@ -6,9 +6,9 @@ import asyncio
 import io
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -21,6 +21,7 @@ from nio import (
     MatrixRoom,
     ReactionEvent,
     RedactionEvent,
+    RoomGetEventResponse,
     RoomMessageText,
     RoomSendError,
     SyncError,
@@ -30,7 +31,9 @@ from nio import (
 from nio.api import RelationshipType
 
 from bot import events
-from bot.config import MatrixConfig
+from bot.access import role_of, room_level
+from bot.commands import Role
+from bot.config import AccessConfig, MatrixConfig
 from bot.delivery import Courier, Unreachable
 from bot.dispatch import Message
 from bot.events import Reaction
@@ -56,11 +59,10 @@ class Chat:
         self,
         cfg: MatrixConfig,
         store: Store,
-        may_invite: Callable[[str], bool],
+        access: AccessConfig,
         *,
         backoff_cap: float = 60.0,
         ready: asyncio.Event | None = None,
-        direct_chats: bool = False,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -68,8 +70,8 @@ class Chat:
         self.on_message: Callable[[Message], None] = lambda msg: None
         self.on_reaction: Callable[[Reaction], None] = lambda reaction: None
         self.on_redaction: Callable[[str, str], None] = lambda room, redacted: None
-        self.may_invite = may_invite
-        self.direct_chats = direct_chats
+        self.access = access
+        self._creators: dict[str, set[str]] = {}
         self.backoff_cap = backoff_cap
         self.connected = False
         self.ready = ready or asyncio.Event()  # set once the first sync is handled
@@ -89,8 +91,6 @@ class Chat:
         self.client.add_event_callback(self._on_event, (RoomMessageText, ReactionEvent))
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_redaction, RedactionEvent)
-
-    # -- connection -----------------------------------------------------------------------
 
     async def _login(self) -> None:
         if self.cfg.access_token is not None:
@@ -182,8 +182,6 @@ class Chat:
         """Close the HTTP session."""
         await self.client.close()
 
-    # -- incoming -------------------------------------------------------------------------
-
     def _ours(self, room_id: str, source: dict[str, Any], rooms: tuple[str, ...]) -> bool:
         """Whether an event is from one of ``rooms``, not from the bot, and not seen before."""
         event_id = str(source.get("event_id", ""))
@@ -199,21 +197,35 @@ class Chat:
             rooms = self.cfg.command_rooms
             if isinstance(event, ReactionEvent):
                 rooms = (*rooms, self.cfg.alert_room)  # acks happen in the alert room
-            if self.direct_chats and room.member_count <= 2:
+            if not self.access.rooms_only and room.member_count <= 2:
                 rooms = (*rooms, room.room_id)  # access.rooms_only: false
             if not self._ours(room.room_id, event.source, rooms):
                 return
+            power = await self._power(room, event.sender)
             if isinstance(event, ReactionEvent):
                 reaction = events.parse_reaction(room.room_id, event.source)
                 if reaction is not None:
-                    self.on_reaction(reaction)
+                    self.on_reaction(replace(reaction, power=power))
                 return
             start = self.started_ms
             msg = events.parse_command(room.room_id, event.source, self.cfg.prefix, start)
             if msg is not None:
-                self.on_message(msg)
+                self.on_message(replace(msg, power=power))
         except Exception:  # one bad event must not break the sync loop
             log.exception("could not handle event %s", getattr(event, "event_id", "?"))
+
+    async def _power(self, room: MatrixRoom, user: str) -> int | None:
+        """The user's effective power level in the room (None unless roles use it)."""
+        if not self.access.power_levels:
+            return None
+        if room.room_id not in self._creators:  # v12: the room id names the create event
+            resp = await self.client.room_get_event(room.room_id, "$" + room.room_id[1:])
+            source = resp.event.source if isinstance(resp, RoomGetEventResponse) else {}
+            content = source.get("content") or {}
+            extra = content.get("additional_creators") or []
+            self._creators[room.room_id] = {source.get("sender", ""), *extra}
+        listed = room.power_levels.get_user_level(user)
+        return room_level(user, room.room_version, self._creators[room.room_id], listed)
 
     async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
         if room.room_id in self.cfg.command_rooms and event.redacts:
@@ -223,7 +235,9 @@ class Chat:
         if event.membership != "invite" or event.state_key != self.cfg.user_id:
             return
         wanted = room.room_id in self.cfg.command_rooms or room.room_id == self.cfg.alert_room
-        if not (wanted or self.may_invite(event.sender)):
+        role = role_of(event.sender, self.access)
+        direct = not self.access.rooms_only and role is not None  # a DM from someone with a role
+        if not (wanted or role == Role.ADMIN or direct):
             log.info("ignoring invite to %s from %s", room.room_id, event.sender)
             return
         try:
@@ -241,8 +255,6 @@ class Chat:
         )
         found = [events.parse_reaction(room_id, getattr(e, "source", {})) async for e in relations]
         return sorted((r for r in found if r is not None), key=lambda r: r.ts_ms)
-
-    # -- outgoing -------------------------------------------------------------------------
 
     async def reply(self, msg: Message, reply: Reply) -> str | None:
         """Post ``reply`` as a notice in the command's thread (plus its file, if any)."""
@@ -263,19 +275,7 @@ class Chat:
         self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
     ) -> str | None:
         """Send one event now, retrying through short outages (same transaction id)."""
-        tx_id = uuid.uuid4().hex
-        deadline = time.monotonic() + SEND_DEADLINE
-        backoff = 1.0
-        while True:
-            try:
-                return await self._send_once(room_id, kind, content, tx_id)
-            except Unreachable as exc:
-                if time.monotonic() + backoff > deadline:
-                    log.error("giving up on a message to %s: %s", room_id, exc)
-                    return None
-                log.warning("send to %s failed (%s); retrying in %.0f s", room_id, exc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.backoff_cap)
+        return await self.courier.send_now(room_id, kind, content, SEND_DEADLINE)
 
     async def _send_once(
         self, room_id: str, kind: str, content: dict[str, Any], tx_id: str

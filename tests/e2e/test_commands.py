@@ -192,3 +192,19 @@ async def test_scopes_limit_what_a_user_may_act_on(world: World) -> None:
     assert "`seafile` — last" in body(await ask(bob, world.room_id, "!logs seafile 3"))
     refused = body(await ask(bob, world.room_id, "!restart authelia"))
     assert refused == "`!restart authelia` is outside your scope (seafile, lite*); ask an admin"
+
+
+async def test_power_levels_as_a_role_source_in_a_v12_room(world: World) -> None:
+    """The v12 room's creator (listed in no power levels) is an admin; PL 50 makes an operator."""
+    alice, bob, carol = (world.people[n] for n in ("alice", "bob", "carol"))
+    levels = await alice.client.room_get_state_event(world.room_id, "m.room.power_levels")
+    content = dict(levels.content)
+    assert alice.user_id not in content.get("users", {})  # room v12: creators are not listed
+    content["users"] = {**content.get("users", {}), bob.user_id: 50}
+    await alice.client.room_put_state(world.room_id, "m.room.power_levels", content)
+    await world.bot(access={"viewers": ["@nobody:localhost"],
+                            "power_levels": {"operator": 50, "admin": 100}})  # fmt: skip
+    assert body(await ask(alice, world.room_id, "!audit verify")).startswith("audit trail OK")
+    assert "No silences." in body(await ask(bob, world.room_id, "!silences"))
+    refused = body(await ask(carol, world.room_id, "!silences"))
+    assert "I only take commands from the people listed" in refused

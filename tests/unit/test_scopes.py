@@ -85,3 +85,21 @@ async def test_out_of_scope_is_refused_named_audited_and_rate_limited(tmp_path: 
         assert rows[0].details == "outside scope: authelia"
     finally:
         await store.close()
+
+
+def test_power_levels_grant_roles_and_v12_creators_outrank_everyone() -> None:
+    from bot.access import CREATOR_LEVEL, role_of, room_level
+
+    access = config(power_levels={"operator": 50, "admin": 100}).access  # type: ignore[attr-defined]
+    assert role_of("@x:x.org", access, 50) == Role.OPERATOR
+    assert role_of("@x:x.org", access, 100) == Role.ADMIN
+    assert role_of("@x:x.org", access, 49) is None
+    assert role_of(BOB, access, 0) == Role.OPERATOR  # the lists still count
+    assert role_of(BOB, access, 100) == Role.ADMIN  # the higher of the two wins
+    creators = {"@founder:x.org", "@cofounder:x.org"}
+    assert room_level("@founder:x.org", "12", creators, 0) == CREATOR_LEVEL
+    assert room_level("@cofounder:x.org", "12", creators, 0) == CREATOR_LEVEL
+    assert room_level("@founder:x.org", "11", creators, 0) == 0  # older rooms: listed level
+    assert room_level("@x:x.org", "12", creators, 50) == 50
+    no_levels = config().access  # type: ignore[attr-defined]
+    assert role_of("@x:x.org", no_levels, 100) is None  # levels only count when configured
