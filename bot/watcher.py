@@ -13,7 +13,8 @@ from bot import compose
 from bot.alerting import Alerter, now_ms
 from bot.commands import CommandError
 from bot.config import Config
-from bot.containers import CONNECTED, DOWN, Containers, EventStream
+from bot.containers import Containers
+from bot.containers.stream import CONNECTED, DOWN, EventStream
 from bot.diagnose import probe_hint
 from bot.duration import format_duration
 from bot.incidents import Incident

@@ -1,4 +1,5 @@
-"""The only module that talks to Docker: an async facade with deadlines and name resolution."""
+"""The only package that talks to Docker: an async facade with deadlines and name resolution
+(the event stream lives in ``stream``)."""
 
 from __future__ import annotations
 
@@ -80,8 +81,14 @@ class Containers:
         if client is not None:
             client.close()
 
-    async def _call(self, func: Callable[[docker.APIClient], T]) -> T:
-        """Run a blocking docker-py call in a worker thread; map failures to clear errors."""
+    async def _call(
+        self,
+        func: Callable[[docker.APIClient], T],
+        what: str = "container listings",
+        need: str = "CONTAINERS",
+    ) -> T:
+        """Run a blocking docker-py call in a worker thread; map failures to clear errors
+        (``what``/``need`` name the request and the socket-proxy switch it needs)."""
 
         def run() -> T:
             return func(self._api())
@@ -92,12 +99,10 @@ class Containers:
             raise
         except docker.errors.APIError as exc:
             status = exc.status_code
-            reason = exc.explanation or str(exc)
-            if status == 403:
-                raise CommandError(
-                    f"the Docker engine refused this request (403): {reason}"
-                ) from exc
-            raise DockerUnavailable(f"Docker engine error at {self.cfg.url}: {reason}") from exc
+            why = exc.explanation or str(exc)
+            if status == 403:  # a socket proxy that does not allow this request
+                raise CommandError(f"the Docker proxy refuses {what} (403): allow {need}") from exc
+            raise DockerUnavailable(f"Docker engine error at {self.cfg.url}: {why}") from exc
         except (
             docker.errors.DockerException,
             requests.exceptions.RequestException,
@@ -105,7 +110,7 @@ class Containers:
         ) as exc:
             self._reset()
             raise DockerUnavailable(
-                f"Docker engine unreachable at {self.cfg.url}: {_reason(exc)}"
+                f"Docker engine unreachable at {self.cfg.url}: {reason(exc)}"
             ) from exc
 
     async def close(self) -> None:
@@ -152,14 +157,20 @@ class Containers:
 
     async def restart(self, container: ContainerInfo, stop_timeout: int) -> None:
         """Restart with the container's own stop grace period (not docker-py's 10 s)."""
-        await self._call(lambda api: api.restart(container.id, timeout=stop_timeout))
+        await self._call(
+            lambda api: api.restart(container.id, timeout=stop_timeout),
+            "restarts",
+            "ALLOW_RESTARTS",
+        )
 
     async def tag(self, image_id: str, name: str) -> None:
         """Point the image name ``name`` (`repo[:tag]`) at ``image_id`` again."""
         repo, tag = name, "latest"
         if ":" in name.rsplit("/", 1)[-1]:
             repo, tag = name.rsplit(":", 1)
-        await self._call(lambda api: api.tag(image_id, repo, tag, force=True))
+        await self._call(
+            lambda api: api.tag(image_id, repo, tag, force=True), "image tags", "IMAGES and POST"
+        )
 
     async def dependencies(self, detail: ContainerDetail) -> list[str] | None:
         """Compose dependencies of a container (label, else its compose files)."""
@@ -172,7 +183,11 @@ class Containers:
         async with self._log_slots:
             try:
                 data, timed_out, cut = await asyncio.wait_for(
-                    self._call(lambda api: _read_logs(api, container.id, tail, since, deadline)),
+                    self._call(
+                        lambda api: _read_logs(api, container.id, tail, since, deadline),
+                        "logs",
+                        "ALLOW_LOGS",
+                    ),
                     timeout=deadline + API_TIMEOUT + 5,
                 )
             except TimeoutError:
@@ -180,77 +195,6 @@ class Containers:
             except docker.errors.NotFound:
                 raise UnknownService(f"`{container.service}` disappeared") from None
         return LogText(text=data.decode("utf-8", errors="replace"), timed_out=timed_out, cut=cut)
-
-
-EVENT_ACTIONS = ["create", "start", "restart", "die", "kill", "stop", "oom", "destroy",
-                 "health_status"]  # fmt: skip
-# markers the event stream puts between events: (re)connected, stream ended, cannot connect
-CONNECTED, LOST, DOWN = "connected", "lost", "down"
-
-
-class EventStream:
-    """Docker's event stream, read in its own thread into an asyncio queue.
-
-    The stream can end silently (a daemon or proxy restart), so it is reopened with capped
-    backoff, and every (re)connect puts a ``CONNECTED`` marker in the queue: the daemon keeps
-    only a short event history, so the reader must re-read the state of all containers then.
-    An ended stream puts ``LOST``; a failed connect puts ``DOWN`` with the reason.
-    """
-
-    def __init__(self, cfg: DockerConfig, queue: asyncio.Queue[tuple[str, Any]]) -> None:
-        self.cfg = cfg
-        self.queue = queue
-        self.loop = asyncio.get_running_loop()
-        self._stop = threading.Event()
-        self._stream: Any = None
-        self._thread = threading.Thread(target=self._run, name="docker-events", daemon=True)
-
-    def start(self) -> None:
-        """Start reading."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading (closes the stream, which unblocks the thread)."""
-        self._stop.set()
-        self.drop()
-
-    def drop(self) -> None:
-        """Close the current stream as a dropped connection would; it is reopened."""
-        stream = self._stream
-        if stream is not None:
-            stream.close()
-
-    def _post(self, kind: str, item: Any) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (kind, item))
-
-    def _run(self) -> None:
-        backoff = 0.5
-        filters: dict[str, Any] = {"type": ["container"], "event": EVENT_ACTIONS}
-        if self.cfg.project:
-            filters["label"] = [f"{PROJECT_LABEL}={self.cfg.project}"]
-        while not self._stop.is_set():
-            api = None
-            try:
-                socket_path = self.cfg.url.removeprefix("unix://")
-                if socket_path != self.cfg.url and not os.path.exists(socket_path):
-                    raise FileNotFoundError(f"{socket_path}: No such file or directory")
-                api = docker.APIClient(base_url=self.cfg.url, version="auto", timeout=API_TIMEOUT)
-                self._stream = api.events(decode=True, filters=filters)
-                self._post(CONNECTED, None)
-                backoff = 0.5
-                for raw in self._stream:  # ends silently when the connection drops
-                    self._post("event", raw)
-                if not self._stop.is_set():
-                    self._post(LOST, "the event stream ended")
-            except Exception as exc:  # connection refused, proxy 403, daemon restarting…
-                self._post(DOWN, f"Docker engine unreachable at {self.cfg.url}: {_reason(exc)}")
-            finally:
-                self._stream = None
-                if api is not None:
-                    api.close()
-            if self._stop.wait(backoff):
-                return
-            backoff = min(backoff * 2, 30.0)
 
 
 def _read_logs(
@@ -289,7 +233,7 @@ def _read_logs(
     return b"".join(chunks), expired.is_set(), cut
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """A short, single-line reason for a connection failure."""
     text = str(exc) or type(exc).__name__
     for marker in (
