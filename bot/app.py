@@ -41,7 +41,14 @@ async def run(
     redact = Redactor(
         literals_of(config.secrets(), config.redact_literals, config.redact_env_files)
     )
-    chat = Chat(config.matrix, store, config.access, backoff_cap=backoff_cap, ready=ready)
+    chat = Chat(
+        config.matrix,
+        store,
+        config.access,
+        backoff_cap=backoff_cap,
+        ready=ready,
+        store_dir=config.data_dir,
+    )
     approvals = Approvals(config, store, chat, redact, config.matrix.user_id)
     dispatcher = Dispatcher(config, Registry(ALL), containers, store, redact, chat.reply, approvals)
     # wire the incoming side now that every handler exists

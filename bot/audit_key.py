@@ -23,17 +23,23 @@ def audit_key(config: Config, environ: Mapping[str, str]) -> bytes:
     """The HMAC key for the audit chain."""
     if environ.get(ENV_AUDIT_KEY):
         return environ[ENV_AUDIT_KEY].encode()
-    path = config.audit_key_file or config.data_dir / "audit.key"
+    if config.audit_key_file is None:
+        return key_file(config.data_dir / "audit.key")
+    if not config.audit_key_file.exists():
+        raise AuditKeyError(f"audit.key_file {config.audit_key_file} does not exist")
+    return key_file(config.audit_key_file)
+
+
+def key_file(path: Path) -> bytes:
+    """The key kept in ``path``, generated there (mode 0600) the first time."""
     try:
         key = path.read_bytes().strip()
     except FileNotFoundError:
-        if config.audit_key_file is not None:
-            raise AuditKeyError(f"audit.key_file {path} does not exist") from None
-        key = _generate(path)
+        return _generate(path)
     except OSError as exc:
-        raise AuditKeyError(f"cannot read the audit key {path}: {exc.strerror}") from None
+        raise AuditKeyError(f"cannot read the key {path}: {exc.strerror}") from None
     if len(key) < 16:
-        raise AuditKeyError(f"the audit key in {path} is shorter than 16 bytes")
+        raise AuditKeyError(f"the key in {path} is shorter than 16 bytes")
     return key
 
 
@@ -43,5 +49,5 @@ def _generate(path: Path) -> bytes:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key + b"\n")
-    log.warning("generated the audit key %s; keep a copy outside this machine", path)
+    log.warning("generated the key %s; keep a copy outside this machine", path)
     return key

@@ -72,6 +72,7 @@ class MatrixConfig:
     password: Secret | None = None
     access_token: Secret | None = None
     prefix: str = "!"
+    encryption: bool = False  # work in encrypted rooms (the e2e extra)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
             "command_rooms",
             "alert_room",
             "prefix",
+            "encryption",
         ),
     )
     if "matrix" not in top:
@@ -227,6 +229,7 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
         or "",
         password=password,
         access_token=token,
+        encryption=r.get(m, "matrix", "encryption", boolean, False) is True,
         prefix=r.get(
             m,
             "matrix",

@@ -80,17 +80,23 @@ def reaction(target: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
 
 
-def file_message(att: Attachment, url: str, relation: dict[str, Any]) -> dict[str, Any]:
-    """An `m.file` message pointing at uploaded media."""
-    return {
+def file_message(
+    att: Attachment, url: str, relation: dict[str, Any], keys: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An `m.file` message pointing at uploaded media (encrypted media: with its ``keys``)."""
+    content: dict[str, Any] = {
         "msgtype": "m.file",
         "body": att.filename,
         "filename": att.filename,
         "info": {"mimetype": att.mimetype, "size": len(att.data)},
-        "url": url,
         "m.mentions": {},
         "m.relates_to": relation,
     }
+    if keys:
+        content["file"] = {**keys, "url": url}
+    else:
+        content["url"] = url
+    return content
 
 
 def parse_command(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomVisibility
+from nio.event_builders import EnableEncryptionBuilder
 
 Event = dict[str, Any]
 Predicate = Callable[[Event], bool]
@@ -49,17 +51,31 @@ class Person:
     """A logged-in Matrix user driven from tests; remembers every timeline event it saw."""
 
     def __init__(
-        self, homeserver_url: str, user_id: str, access_token: str, device_id: str
+        self,
+        homeserver_url: str,
+        user_id: str,
+        access_token: str,
+        device_id: str,
+        *,
+        store_path: Path | None = None,
     ) -> None:
+        """With ``store_path`` the person has an encrypting device of their own."""
+        if store_path is not None:
+            store_path.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
-            encryption_enabled=False,
+            encryption_enabled=store_path is not None,
             store_sync_tokens=False,
             max_limit_exceeded=5,
             max_timeouts=5,
             request_timeout=30,
         )
         self.user_id = user_id
-        self.client = AsyncClient(homeserver_url, user_id, config=config)
+        self.client = AsyncClient(
+            homeserver_url,
+            user_id,
+            config=config,
+            store_path=str(store_path) if store_path is not None else "",
+        )
         self.client.restore_login(user_id, device_id, access_token)
         self.seen: dict[str, list[Event]] = {}
 
@@ -74,15 +90,24 @@ class Person:
     async def sync(self, timeout_ms: int = 500) -> None:
         """One /sync round; appends new timeline events to `self.seen`."""
         resp = _checked(await self.client.sync(timeout=timeout_ms, sync_filter=SYNC_FILTER), "sync")
+        if self.client.olm is not None:  # what nio's sync_forever would do for encryption
+            await self.client.send_to_device_messages()
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            if self.client.should_claim_keys:
+                await self.client.keys_claim(self.client.get_users_for_key_claiming())
         for rooms in (resp.rooms.join, resp.rooms.leave):
             for room_id, room in rooms.items():
                 events = self.seen.setdefault(room_id, [])
                 events.extend(e.source for e in room.timeline.events if hasattr(e, "source"))
 
-    async def create_room(self, name: str, invite: list[str]) -> str:
+    async def create_room(self, name: str, invite: list[str], *, encrypted: bool = False) -> str:
         """Create a private room, inviting `invite`; return its room id."""
+        state = [EnableEncryptionBuilder().as_dict()] if encrypted else []
         resp = await self.client.room_create(
-            visibility=RoomVisibility.private, name=name, invite=invite
+            visibility=RoomVisibility.private, name=name, invite=invite, initial_state=state
         )
         return str(_checked(resp, "create_room").room_id)
 
@@ -104,7 +129,9 @@ class Person:
                 "is_falling_back": True,
                 "m.in_reply_to": {"event_id": thread_root},
             }
-        resp = await self.client.room_send(room_id, "m.room.message", content)
+        resp = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
         return str(_checked(resp, "send").event_id)
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("bot/**/*.py"), *ROOT.glob("commands/*.py")])
-FACADES = {"nio": "bot/matrix.py", "docker": "bot/containers/", "aiosqlite": "bot/store/"}
+FACADES = {"nio": "bot/matrix/", "docker": "bot/containers/", "aiosqlite": "bot/store/"}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -28,7 +28,7 @@ def imported_roots(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("library", sorted(FACADES))
 def test_each_library_has_one_home(library: str) -> None:
-    """nio only in matrix.py, docker only in the containers package, SQL only in the store."""
+    """nio only in the matrix package, docker only in containers, SQL only in the store."""
     users = {str(p.relative_to(ROOT)) for p in SOURCES if library in imported_roots(p)}
     assert users, f"nothing imports {library}?"
     assert {u for u in users if not u.startswith(FACADES[library])} == set()

@@ -9,34 +9,34 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
     InviteMemberEvent,
-    JoinError,
     LoginError,
     MatrixRoom,
+    MegolmEvent,
     ReactionEvent,
     RedactionEvent,
-    RoomGetEventResponse,
     RoomMessageText,
     RoomSendError,
     SyncError,
     UploadResponse,
     WhoamiError,
 )
-from nio.api import RelationshipType
+from nio.crypto import ENCRYPTION_ENABLED
 
 from bot import events
-from bot.access import role_of, room_level
-from bot.commands import Role
+from bot.audit_key import key_file
 from bot.config import AccessConfig, MatrixConfig
 from bot.delivery import Courier, Unreachable
 from bot.dispatch import Message
 from bot.events import Reaction
+from bot.matrix.crypto import Crypto
+from bot.matrix.rooms import NETWORK_ERRORS, Rooms
 from bot.reply import Reply
 from bot.store import Store
 
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}  # first-ever start: skip the backlog
 LONG_POLL_MS = 30_000
 SEND_DEADLINE = 300.0  # seconds a direct reply keeps being retried while the homeserver is away
-NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 
 
 class FatalLoginError(Exception):
@@ -63,6 +62,7 @@ class Chat:
         *,
         backoff_cap: float = 60.0,
         ready: asyncio.Event | None = None,
+        store_dir: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -71,25 +71,37 @@ class Chat:
         self.on_reaction: Callable[[Reaction], None] = lambda reaction: None
         self.on_redaction: Callable[[str, str], None] = lambda room, redacted: None
         self.access = access
-        self._creators: dict[str, set[str]] = {}
         self.backoff_cap = backoff_cap
         self.connected = False
         self.ready = ready or asyncio.Event()  # set once the first sync is handled
         self.started_ms = int(time.time() * 1000)
         self._seen: deque[str] = deque(maxlen=2000)
+        if cfg.encryption and not ENCRYPTION_ENABLED:
+            raise FatalLoginError(
+                "matrix.encryption needs the e2e extra: pip install 'opsbot[e2e]'"
+            )
+        crypto_dir = (store_dir or Path(".")) / "crypto"
+        if cfg.encryption:
+            crypto_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.client = AsyncClient(
             cfg.homeserver,
             cfg.user_id,
             device_id=cfg.device_id,
+            store_path=str(crypto_dir) if cfg.encryption else None,
             config=AsyncClientConfig(
                 max_timeouts=1,  # connection errors surface to our own supervisor
                 max_limit_exceeded=30,  # 429: nio sleeps retry_after_ms and retries
                 request_timeout=30,
+                encryption_enabled=cfg.encryption,
+                pickle_key=key_file(crypto_dir / "pickle.key").decode() if cfg.encryption else "",
             ),
         )
+        self.crypto = Crypto(self.client, self._on_event, self._undecryptable)
         self.courier = Courier(store, self._send_once, backoff_cap)
         self.client.add_event_callback(self._on_event, (RoomMessageText, ReactionEvent))
-        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.rooms = Rooms(self.client, cfg, access)
+        self.client.add_event_callback(self.rooms.on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self.crypto.undecryptable, MegolmEvent)
         self.client.add_event_callback(self._on_redaction, RedactionEvent)
 
     async def _login(self) -> None:
@@ -109,13 +121,6 @@ class Chat:
             if resp.status_code in ("M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_PARAM"):
                 raise FatalLoginError(f"login refused: {resp.status_code} {resp.message}")
             raise ConnectionError(f"login failed: {resp.status_code} {resp.message}")
-
-    async def _join_configured(self) -> None:
-        for room_id in dict.fromkeys((*self.cfg.command_rooms, self.cfg.alert_room)):
-            if room_id not in self.client.rooms:
-                resp = await self.client.join(room_id)
-                if isinstance(resp, JoinError):
-                    log.warning("cannot join %s yet (%s); invite me there", room_id, resp.message)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Log in and sync until ``stop`` is set; outages are waited out, never fatal."""
@@ -160,8 +165,9 @@ class Chat:
                 else:
                     # event callbacks already ran inside sync(): the batch is handled
                     await self.store.save_sync_token(resp.next_batch)
+                    await self.crypto.after_sync()
                     if first:
-                        await self._join_configured()
+                        await self.rooms.join_configured()
                         first = False
                         self.ready.set()
                     if not self.connected:
@@ -180,7 +186,16 @@ class Chat:
 
     async def close(self) -> None:
         """Close the HTTP session."""
+        await self.crypto.close()
         await self.client.close()
+
+    async def _undecryptable(self, room_id: str, event_id: str) -> None:
+        text = (f"🔒 I could not decrypt a message here (no room key reached my device "
+                f"{self.cfg.device_id}). If your client only encrypts to verified devices, "
+                "allow unverified devices for this room or verify mine.")  # fmt: skip
+        if room_id in self.cfg.command_rooms:
+            relation = events.thread_relation(event_id, event_id)
+            await self.queue(room_id, events.message(Reply.text(text), relation))
 
     def _ours(self, room_id: str, source: dict[str, Any], rooms: tuple[str, ...]) -> bool:
         """Whether an event is from one of ``rooms``, not from the bot, and not seen before."""
@@ -201,7 +216,7 @@ class Chat:
                 rooms = (*rooms, room.room_id)  # access.rooms_only: false
             if not self._ours(room.room_id, event.source, rooms):
                 return
-            power = await self._power(room, event.sender)
+            power = await self.rooms.power(room, event.sender)
             if isinstance(event, ReactionEvent):
                 reaction = events.parse_reaction(room.room_id, event.source)
                 if reaction is not None:
@@ -214,47 +229,13 @@ class Chat:
         except Exception:  # one bad event must not break the sync loop
             log.exception("could not handle event %s", getattr(event, "event_id", "?"))
 
-    async def _power(self, room: MatrixRoom, user: str) -> int | None:
-        """The user's effective power level in the room (None unless roles use it)."""
-        if not self.access.power_levels:
-            return None
-        if room.room_id not in self._creators:  # v12: the room id names the create event
-            resp = await self.client.room_get_event(room.room_id, "$" + room.room_id[1:])
-            source = resp.event.source if isinstance(resp, RoomGetEventResponse) else {}
-            content = source.get("content") or {}
-            extra = content.get("additional_creators") or []
-            self._creators[room.room_id] = {source.get("sender", ""), *extra}
-        listed = room.power_levels.get_user_level(user)
-        return room_level(user, room.room_version, self._creators[room.room_id], listed)
-
     async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
         if room.room_id in self.cfg.command_rooms and event.redacts:
             self.on_redaction(room.room_id, event.redacts)
 
-    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
-        if event.membership != "invite" or event.state_key != self.cfg.user_id:
-            return
-        wanted = room.room_id in self.cfg.command_rooms or room.room_id == self.cfg.alert_room
-        role = role_of(event.sender, self.access)
-        direct = not self.access.rooms_only and role is not None  # a DM from someone with a role
-        if not (wanted or role == Role.ADMIN or direct):
-            log.info("ignoring invite to %s from %s", room.room_id, event.sender)
-            return
-        try:
-            resp = await self.client.join(room.room_id)
-        except NETWORK_ERRORS as exc:
-            log.warning("could not accept the invite to %s: %s", room.room_id, exc)
-            return
-        outcome = resp.message if isinstance(resp, JoinError) else f"invited by {event.sender}"
-        log.info("join %s: %s", room.room_id, outcome)
-
     async def annotations(self, room_id: str, event_id: str) -> list[Reaction]:
         """Every current (unredacted) reaction on ``event_id``, oldest first."""
-        relations = self.client.room_get_event_relations(
-            room_id, event_id, RelationshipType.annotation, "m.reaction"
-        )
-        found = [events.parse_reaction(room_id, getattr(e, "source", {})) async for e in relations]
-        return sorted((r for r in found if r is not None), key=lambda r: r.ts_ms)
+        return await self.rooms.annotations(room_id, event_id)
 
     async def reply(self, msg: Message, reply: Reply) -> str | None:
         """Post ``reply`` as a notice in the command's thread (plus its file, if any)."""
@@ -262,11 +243,14 @@ class Chat:
         event_id = await self.send(msg.room_id, events.message(reply, relation))
         att = reply.attachment
         if att is not None:
-            resp, _ = await self.client.upload(
-                io.BytesIO(att.data), att.mimetype, att.filename, filesize=len(att.data)
+            room = self.client.rooms.get(msg.room_id)
+            secret = bool(room and room.encrypted and self.client.olm)  # encrypted attachment
+            resp, keys = await self.client.upload(
+                io.BytesIO(att.data), att.mimetype, att.filename, secret, filesize=len(att.data)
             )
             if isinstance(resp, UploadResponse):
-                await self.send(msg.room_id, events.file_message(att, resp.content_uri, relation))
+                content = events.file_message(att, resp.content_uri, relation, keys)
+                await self.send(msg.room_id, content)
             else:
                 log.warning("upload of %s failed: %s", att.filename, resp)
         return event_id
@@ -282,7 +266,10 @@ class Chat:
     ) -> str | None:
         """One attempt: the event id; None if refused for good; Unreachable to retry."""
         try:
-            resp = await self.client.room_send(room_id, kind, content, tx_id=tx_id)
+            # the bot cannot verify devices (nio has no cross-signing): it encrypts to all
+            resp = await self.client.room_send(
+                room_id, kind, content, tx_id=tx_id, ignore_unverified_devices=True
+            )
         except NETWORK_ERRORS as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(resp, RoomSendError):
