@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 from bot import app
 from bot.audit_key import AuditKeyError, audit_key
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
+from bot.literals import literal_secrets
 from bot.matrix import FatalLoginError
+from bot.redact import RedactingFormatter, Redactor
 from bot.store import Store
 from bot.store.audit import describe
 
@@ -34,8 +36,20 @@ def check_config(path: str) -> int:
     return 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def redact_logs(cfg: Config) -> None:
+    """From here on every log line goes through the same redactor as every reply."""
+    literals = literal_secrets(cfg.secrets(), cfg.redact_literals, cfg.redact_env_files)
+    formatter = RedactingFormatter(Redactor(literals), LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+
+
 async def _serve(path: str) -> int:
     cfg = load_config(path, os.environ)
+    redact_logs(cfg)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = parser.parse_args(args)
     logging.basicConfig(
         level=opts.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
     )
     logging.getLogger("nio").setLevel(logging.WARNING)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 
@@ -202,3 +203,15 @@ class Redactor:
         for pattern, replace in _RULES:
             text = pattern.sub(replace, text)
         return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter that passes every line (tracebacks included) through a Redactor."""
+
+    def __init__(self, redact: Redactor, fmt: str) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted record, redacted."""
+        return self.redact(super().format(record))
