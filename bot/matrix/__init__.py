@@ -96,7 +96,7 @@ class Chat:
                 pickle_key=key_file(crypto_dir / "pickle.key").decode() if cfg.encryption else "",
             ),
         )
-        self.crypto = Crypto(self.client, self._on_event, self._undecryptable)
+        self.crypto = Crypto(self.client, self._on_event, self._undecryptable, self.started_ms)
         self.courier = Courier(store, self._send_once, backoff_cap)
         self.client.add_event_callback(self._on_event, (RoomMessageText, ReactionEvent))
         self.rooms = Rooms(self.client, cfg, access)

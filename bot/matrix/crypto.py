@@ -18,8 +18,11 @@ Complain = Callable[[str, str], Awaitable[None]]
 class Crypto:
     """Keeps device keys and room keys flowing; retries what could not be decrypted."""
 
-    def __init__(self, client: AsyncClient, deliver: Deliver, complain: Complain) -> None:
+    def __init__(
+        self, client: AsyncClient, deliver: Deliver, complain: Complain, not_before_ms: int
+    ) -> None:
         self.client = client
+        self.not_before_ms = not_before_ms
         self.deliver = deliver
         self.complain = complain
         self._waiting: set[asyncio.Task[None]] = set()
@@ -38,6 +41,8 @@ class Crypto:
 
     async def undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """Ask the sender's devices for the key, retry, and say so if it never comes."""
+        if event.sender == self.client.user_id or event.server_timestamp < self.not_before_ms:
+            return  # our own, or history from before the bot started: nothing to answer
         try:
             await self.client.request_room_key(event)
         except Exception as exc:  # a key request already out, or the homeserver away

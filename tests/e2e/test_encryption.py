@@ -62,3 +62,45 @@ async def test_commands_and_replies_in_an_encrypted_room(
     finally:
         await runner.stop()
         await alice.close()
+
+
+async def test_a_message_it_cannot_decrypt_gets_an_explanation(
+    synapse: SynapseServer, stack: ComposeStack, tmp_path: Path
+) -> None:
+    """A client that encrypts without sharing its key with the bot's device: the bot asks for
+    the key, retries, and then says in the thread why it cannot answer."""
+    tag = tmp_path.name[-8:].replace("_", "").lower()
+    reg = synapse.register(f"utd-alice-{tag}", "pw")
+    bot_pw = "bot-pw-for-utd"
+    bot = synapse.register(f"utd-bot-{tag}", bot_pw)
+    alice = Person(synapse.url, reg["user_id"], reg["access_token"], reg["device_id"],
+                   store_path=tmp_path / "alice-store")  # fmt: skip
+    await alice.start()
+    room = await alice.create_room("secret ops", invite=[bot["user_id"]], encrypted=True)
+    await alice.sync()
+    # alice's first message shares its room key with the devices she knows: none of the bot's
+    await alice.send(room, "hello, nobody yet")
+    config = parse_config({
+        "matrix": {"homeserver": synapse.url, "user_id": bot["user_id"], "password": bot_pw,
+                   "device_id": "OPSBOTUTD", "command_rooms": [room], "alert_room": room,
+                   "encryption": True},
+        "access": {"admins": [reg["user_id"]]},
+        "docker": {"project": stack.project},
+        "data_dir": str(tmp_path / "data"),
+    }, {})  # fmt: skip
+    runner = BotRunner(config)
+    try:
+        await runner.start()
+        command = await alice.send(room, "!status")  # same session: the bot has no key for it
+        explained = await alice.wait_for(
+            lambda e: (
+                "could not decrypt" in str(e.get("content", {}).get("body", ""))
+                and (e["content"].get("m.relates_to") or {}).get("event_id") == command
+            ),
+            room,
+            timeout=90,
+        )
+        assert "OPSBOTUTD" in explained["content"]["body"]
+    finally:
+        await runner.stop()
+        await alice.close()
