@@ -15,6 +15,19 @@ Deliver = Callable[[MatrixRoom, RoomMessageText], Awaitable[None]]
 Complain = Callable[[str, str], Awaitable[None]]
 
 
+async def key_chores(client: AsyncClient) -> None:
+    """What nio's sync_forever does for encryption after each sync (a no-op without it)."""
+    if client.olm is None:
+        return
+    await client.send_to_device_messages()
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+
+
 class Crypto:
     """Keeps device keys and room keys flowing; retries what could not be decrypted."""
 
@@ -29,15 +42,7 @@ class Crypto:
 
     async def after_sync(self) -> None:
         """Upload our keys, learn others' devices, claim one-time keys, send to-device."""
-        if self.client.olm is None:
-            return
-        await self.client.send_to_device_messages()
-        if self.client.should_upload_keys:
-            await self.client.keys_upload()
-        if self.client.should_query_keys:
-            await self.client.keys_query()
-        if self.client.should_claim_keys:
-            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        await key_chores(self.client)
 
     async def undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """Ask the sender's devices for the key, retry, and say so if it never comes."""

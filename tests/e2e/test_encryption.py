@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot.config import parse_config
 from tests.e2e.conftest import BotRunner
@@ -11,26 +12,37 @@ from tests.support.stack import ComposeStack
 from tests.support.synapse import SynapseServer
 
 
-async def test_commands_and_replies_in_an_encrypted_room(
-    synapse: SynapseServer, stack: ComposeStack, tmp_path: Path
-) -> None:
+async def encrypted_room(
+    synapse: SynapseServer, stack: ComposeStack, tmp_path: Path, name: str
+) -> tuple[Person, str, Any]:
+    """alice, an encrypted room she created, and a function making the bot's runner."""
     tag = tmp_path.name[-8:].replace("_", "").lower()
-    reg = synapse.register(f"crypt-alice-{tag}", "pw")
-    bot_pw = "bot-pw-for-e2ee"
-    bot = synapse.register(f"crypt-bot-{tag}", bot_pw)
+    reg = synapse.register(f"{name}-alice-{tag}", "pw")
+    bot_pw = f"bot-pw-for-{name}"
+    bot = synapse.register(f"{name}-bot-{tag}", bot_pw)
     alice = Person(synapse.url, reg["user_id"], reg["access_token"], reg["device_id"],
                    store_path=tmp_path / "alice-store")  # fmt: skip
     await alice.start()
     room = await alice.create_room("secret ops", invite=[bot["user_id"]], encrypted=True)
-    config = parse_config({
-        "matrix": {"homeserver": synapse.url, "user_id": bot["user_id"], "password": bot_pw,
-                   "device_id": "OPSBOTE2E", "command_rooms": [room], "alert_room": room,
-                   "encryption": True},
-        "access": {"admins": [reg["user_id"]]},
-        "docker": {"project": stack.project},
-        "data_dir": str(tmp_path / "data"),
-    }, {})  # fmt: skip
-    runner = BotRunner(config)
+
+    def runner() -> BotRunner:
+        return BotRunner(parse_config({
+            "matrix": {"homeserver": synapse.url, "user_id": bot["user_id"], "password": bot_pw,
+                       "device_id": f"OPSBOT{name.upper()}", "command_rooms": [room],
+                       "alert_room": room, "encryption": True},
+            "access": {"admins": [reg["user_id"]]},
+            "docker": {"project": stack.project},
+            "data_dir": str(tmp_path / "data"),
+        }, {}))  # fmt: skip
+
+    return alice, room, runner
+
+
+async def test_commands_and_replies_in_an_encrypted_room(
+    synapse: SynapseServer, stack: ComposeStack, tmp_path: Path
+) -> None:
+    alice, room, make_runner = await encrypted_room(synapse, stack, tmp_path, "e2e")
+    runner = make_runner()
     try:
         await runner.start()
         for _ in range(3):  # learn the bot's device keys before encrypting to it
@@ -43,7 +55,7 @@ async def test_commands_and_replies_in_an_encrypted_room(
             on_server = synapse.request(
                 "GET",
                 f"/_matrix/client/v3/rooms/{room}/event/{event_id}",
-                token=reg["access_token"],
+                token=alice.client.access_token,
             )
             assert on_server["type"] == "m.room.encrypted", on_server
             assert "level=fatal" not in str(on_server["content"])
@@ -69,26 +81,11 @@ async def test_a_message_it_cannot_decrypt_gets_an_explanation(
 ) -> None:
     """A client that encrypts without sharing its key with the bot's device: the bot asks for
     the key, retries, and then says in the thread why it cannot answer."""
-    tag = tmp_path.name[-8:].replace("_", "").lower()
-    reg = synapse.register(f"utd-alice-{tag}", "pw")
-    bot_pw = "bot-pw-for-utd"
-    bot = synapse.register(f"utd-bot-{tag}", bot_pw)
-    alice = Person(synapse.url, reg["user_id"], reg["access_token"], reg["device_id"],
-                   store_path=tmp_path / "alice-store")  # fmt: skip
-    await alice.start()
-    room = await alice.create_room("secret ops", invite=[bot["user_id"]], encrypted=True)
+    alice, room, make_runner = await encrypted_room(synapse, stack, tmp_path, "utd")
     await alice.sync()
     # alice's first message shares its room key with the devices she knows: none of the bot's
     await alice.send(room, "hello, nobody yet")
-    config = parse_config({
-        "matrix": {"homeserver": synapse.url, "user_id": bot["user_id"], "password": bot_pw,
-                   "device_id": "OPSBOTUTD", "command_rooms": [room], "alert_room": room,
-                   "encryption": True},
-        "access": {"admins": [reg["user_id"]]},
-        "docker": {"project": stack.project},
-        "data_dir": str(tmp_path / "data"),
-    }, {})  # fmt: skip
-    runner = BotRunner(config)
+    runner = make_runner()
     try:
         await runner.start()
         command = await alice.send(room, "!status")  # same session: the bot has no key for it

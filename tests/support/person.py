@@ -10,6 +10,8 @@ from typing import Any
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomVisibility
 from nio.event_builders import EnableEncryptionBuilder
 
+from bot.matrix.crypto import key_chores
+
 Event = dict[str, Any]
 Predicate = Callable[[Event], bool]
 
@@ -90,14 +92,7 @@ class Person:
     async def sync(self, timeout_ms: int = 500) -> None:
         """One /sync round; appends new timeline events to `self.seen`."""
         resp = _checked(await self.client.sync(timeout=timeout_ms, sync_filter=SYNC_FILTER), "sync")
-        if self.client.olm is not None:  # what nio's sync_forever would do for encryption
-            await self.client.send_to_device_messages()
-            if self.client.should_upload_keys:
-                await self.client.keys_upload()
-            if self.client.should_query_keys:
-                await self.client.keys_query()
-            if self.client.should_claim_keys:
-                await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        await key_chores(self.client)  # the same encryption upkeep as the bot's
         for rooms in (resp.rooms.join, resp.rooms.leave):
             for room_id, room in rooms.items():
                 events = self.seen.setdefault(room_id, [])
