@@ -58,6 +58,11 @@ class Watcher:
         self.docker_down: tuple[int, int] | None = None  # (since, outbox id of the alert)
         self.summarized = False
 
+    def known(self, service: str) -> Incident | None:
+        """The open incident of ``service``, announced or held back by a silence."""
+        found = self.alerter.open_incident(service)
+        return found[1] if found is not None else self.silent.get(service)
+
     def track(self, service: str) -> Track:
         """The state of ``service`` (created on first sight)."""
         return self.tracks.setdefault(service, Track())
@@ -111,6 +116,8 @@ class Watcher:
             t.oom_ms = ev.ts_ms
         elif ev.action == "die":
             t.state = "exited"
+            if t.killed_ms and ev.ts_ms - t.killed_ms <= 15_000:
+                return  # a stop or restart someone asked for: not a crash
             code = ev.exit_code if ev.exit_code is not None else -1
             t.exits.append((ev.ts_ms, code))
             await self._after_exit(ev.service, t, ev.ts_ms, code)
@@ -122,16 +129,22 @@ class Watcher:
     async def _after_exit(self, service: str, t: Track, ts: int, code: int) -> None:
         window = self.cfg.alerts.loop_window * 1000
         recent = [c for when, c in t.exits if ts - when <= window]
+        known = self.known(service)
+        if known is not None and known.kind == "crashloop":
+            return  # already told; a loop's every turn is not news
         if len(recent) >= self.cfg.alerts.loop_exits:
             codes = sorted(set(recent))
             summary = f"exit {'/'.join(map(str, codes))} ×{len(recent)} in "
             summary += format_duration(self.cfg.alerts.loop_window)
             await self._raise(Incident(service, "crashloop", ts, summary,
                                        await self._log_tail(service)))  # fmt: skip
-        elif code != 0 and not (t.killed_ms and ts - t.killed_ms <= 15_000):  # not asked for
+        elif code != 0:
             t.died_check_ms = ts + DIED_AFTER_MS
 
     async def _unhealthy(self, service: str, ts: int) -> None:
+        known = self.known(service)
+        if known is not None and known.kind in ("unhealthy", "crashloop"):
+            return  # already told
         evidence, hint, summary = [], "", "health check failing"
         try:
             container, _ = await self.containers.resolve(service)
@@ -200,7 +213,7 @@ class Watcher:
         if c.state == "running" and t.state != "running":
             t.running_since_ms = now
         t.state, t.health = c.state, c.health
-        known = self.alerter.open_incident(c.service) or self.silent.get(c.service)
+        known = self.known(c.service)
         if c.state == "restarting" and not known:
             summary = f"restarting (exit {c.exit_code})"
             await self._raise(Incident(c.service, "crashloop", now, summary,

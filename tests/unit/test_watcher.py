@@ -122,3 +122,25 @@ async def test_a_restart_after_the_exit_is_no_death(watcher: tuple[Watcher, Aler
     await w.on_event(event("start", 1_200))
     await w.tick()
     assert alerts.raised == []
+
+
+async def test_restarts_someone_asked_for_are_not_a_crash_loop(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
+    w, alerts = watcher
+    for i in range(4):
+        await w.on_event(event("kill", i * 10_000))
+        await w.on_event(event("die", i * 10_000 + 200, code=143))
+        await w.on_event(event("start", i * 10_000 + 500))
+    assert alerts.raised == []
+
+
+async def test_a_loop_is_announced_once_not_on_every_turn(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
+    w, alerts = watcher
+    for i in range(6):
+        await w.on_event(event("die", i * 20_000, code=1))
+        if alerts.raised:
+            w.silent["authelia"] = alerts.raised[-1]  # as if announced (held by a silence)
+    assert len(alerts.raised) == 1
