@@ -76,10 +76,10 @@ def string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[
     return convert
 
 
-def string_list(pattern: re.Pattern[str], hint: str) -> Callable[[Any], tuple[str, ...]]:
-    item = string(pattern, hint)
+def list_of(item: Callable[[Any], T], what: str) -> Callable[[Any], tuple[T, ...]]:
+    """A YAML list whose entries each pass ``item``; errors name the entry (`item 2: …`)."""
 
-    def convert(value: Any) -> tuple[str, ...]:
+    def convert(value: Any) -> tuple[T, ...]:
         if not isinstance(value, list):
             raise ValueError(f"expected a list, got {kind(value)}")
         out = []
@@ -87,10 +87,15 @@ def string_list(pattern: re.Pattern[str], hint: str) -> Callable[[Any], tuple[st
             try:
                 out.append(item(entry))
             except ValueError as exc:
-                raise ValueError(f"item {i}: {exc}") from None
+                raise ValueError(f"{what} {i}: {exc}") from None
         return tuple(out)
 
     return convert
+
+
+def string_list(pattern: re.Pattern[str], hint: str) -> Callable[[Any], tuple[str, ...]]:
+    """A list of strings matching ``pattern``."""
+    return list_of(string(pattern, hint), "item")
 
 
 def url(schemes: tuple[str, ...]) -> Callable[[Any], str]:
@@ -137,14 +142,4 @@ def argv(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def argv_list(value: Any) -> tuple[tuple[str, ...], ...]:
-    """A list of commands, each an argument list."""
-    if not isinstance(value, list):
-        raise ValueError(f"expected a list of commands, got {kind(value)}")
-    out = []
-    for i, item in enumerate(value):
-        try:
-            out.append(argv(item))
-        except ValueError as exc:
-            raise ValueError(f"step {i}: {exc}") from None
-    return tuple(out)
+argv_list = list_of(argv, "step")  # a list of commands, each an argument list
