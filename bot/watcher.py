@@ -139,7 +139,25 @@ class Watcher:
             await self._raise(Incident(service, "crashloop", ts, summary,
                                        await self._log_tail(service)))  # fmt: skip
         elif code != 0:
-            t.died_check_ms = ts + DIED_AFTER_MS
+            if await self._stays_down(service):
+                await self._died(service, t)  # nothing will bring it back: say so now
+            else:
+                t.died_check_ms = ts + DIED_AFTER_MS  # its restart policy may bring it back
+
+    async def _stays_down(self, service: str) -> bool:
+        """True when Docker will not restart the container (restart policy "no")."""
+        try:
+            container, _ = await self.containers.resolve(service)
+            detail = await self.containers.inspect(container)
+        except CommandError:
+            return False
+        return detail.state not in ("running", "restarting") and detail.restart_policy == "no"
+
+    async def _died(self, service: str, t: Track) -> None:
+        when, code = t.exits[-1]
+        oom = t.oom_ms > 0 and abs(t.oom_ms - when) < 5000
+        summary = f"exit {code}" + (", OOM-killed: out of memory" if oom else "")
+        await self._raise(Incident(service, "died", when, summary, await self._log_tail(service)))
 
     async def _unhealthy(self, service: str, ts: int) -> None:
         known = self.known(service)
@@ -241,11 +259,7 @@ class Watcher:
             if t.died_check_ms and now >= t.died_check_ms:
                 t.died_check_ms = 0
                 if t.state == "exited" and t.exits:
-                    when, code = t.exits[-1]
-                    oom = abs(t.oom_ms - when) < 5000
-                    summary = f"exit {code}" + (", OOM-killed: out of memory" if oom else "")
-                    await self._raise(Incident(service, "died", when, summary,
-                                               await self._log_tail(service)))  # fmt: skip
+                    await self._died(service, t)
             found = self.alerter.open_incident(service)
             if found is None:
                 continue

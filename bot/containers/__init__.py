@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import requests.exceptions
+from urllib3.exceptions import ReadTimeoutError
 
 from bot import compose
 from bot.commands import CommandError, UsageError
@@ -176,6 +177,17 @@ class Containers:
         """Compose dependencies of a container (label, else its compose files)."""
         return await asyncio.to_thread(compose.dependencies, detail.labels, detail.service)
 
+    def _logs_of(
+        self, api: docker.APIClient, cid: str, tail: int, since: float | None, deadline: float
+    ) -> tuple[bytes, bool, bool]:
+        """Blocking: read logs through a client of their own whose timeout is the deadline, so
+        a hung log request neither waits for the shared client's timeout nor resets it."""
+        own = docker.APIClient(base_url=self.cfg.url, version=api.api_version, timeout=deadline)
+        try:
+            return _read_logs(own, cid, tail, since, deadline)
+        finally:
+            own.close()
+
     async def logs(
         self, container: ContainerInfo, *, tail: int, since: float | None, deadline: float
     ) -> LogText:
@@ -184,7 +196,7 @@ class Containers:
             try:
                 data, timed_out, cut = await asyncio.wait_for(
                     self._call(
-                        lambda api: _read_logs(api, container.id, tail, since, deadline),
+                        lambda api: self._logs_of(api, container.id, tail, since, deadline),
                         "logs",
                         "ALLOW_LOGS",
                     ),
@@ -200,11 +212,18 @@ class Containers:
 def _read_logs(
     api: docker.APIClient, cid: str, tail: int, since: float | None, deadline: float
 ) -> tuple[bytes, bool, bool]:
-    """Blocking: stream logs, closing the stream from a timer when the deadline passes."""
+    """Blocking: stream logs, closing the stream from a timer when the deadline passes.
+
+    ``api``'s own timeout should be the deadline too: a daemon that never even answers the
+    request (no headers) is caught by it, as the timer has no stream to close yet.
+    """
     kwargs: dict[str, Any] = {"stream": True, "follow": False, "tail": int(tail)}  # int, never str
     if since is not None:
         kwargs["since"] = int(since)
-    stream = api.logs(cid, **kwargs)
+    try:
+        stream = api.logs(cid, **kwargs)
+    except requests.exceptions.Timeout:
+        return b"", True, False  # not a byte within the deadline: hung, not unreachable
     expired = threading.Event()
 
     def expire() -> None:
@@ -224,13 +243,23 @@ def _read_logs(
                 cut = True
                 break
     except Exception as exc:  # close() from the timer surfaces as a socket error
-        if not expired.is_set():
+        if not expired.is_set() and not _is_timeout(exc):
             raise
+        expired.set()
         log.debug("log stream closed at deadline: %s", exc)
     finally:
         timer.cancel()
         stream.close()
     return b"".join(chunks), expired.is_set(), cut
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A read that waited longer than the client's timeout, however the layers wrap it."""
+    while exc is not None:
+        if isinstance(exc, TimeoutError | requests.exceptions.Timeout | ReadTimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def reason(exc: BaseException) -> str:

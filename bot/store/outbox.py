@@ -9,6 +9,8 @@ from typing import Any
 
 import aiosqlite
 
+SUPERSEDED = ""  # the event_id of an item never sent because a newer edit replaced it
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -28,13 +30,29 @@ class Outbox:
         self._db = db
 
     async def put(self, room_id: str, event_type: str, content: dict[str, Any]) -> int:
-        """Queue an event; returns its id."""
+        """Queue an event; returns its id.
+
+        An edit supersedes the undelivered edits of the same message: each edit carries the
+        whole new text, so only the newest needs sending (a storm under rate limits sends
+        one edit per delivery slot, not one per change).
+        """
         cur = await self._db.execute(
             "INSERT INTO outbox (created_ms, room_id, event_type, content) VALUES (?, ?, ?, ?)",
             (int(time.time() * 1000), room_id, event_type, json.dumps(content)),
         )
         await cur.close()
-        return int(cur.lastrowid or 0)
+        item_id = int(cur.lastrowid or 0)
+        relates = content.get("m.relates_to")
+        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
+            # after the insert: a crash in between leaves both queued, never neither
+            await self._db.execute(
+                "UPDATE outbox SET event_id = ? WHERE event_id IS NULL AND id < ?"
+                " AND room_id = ? AND event_type = ?"
+                " AND json_extract(content, '$.\"m.relates_to\".rel_type') = 'm.replace'"
+                " AND json_extract(content, '$.\"m.relates_to\".event_id') = ?",
+                (SUPERSEDED, item_id, room_id, event_type, relates.get("event_id")),
+            )
+        return item_id
 
     async def head(self, limit: int = 20) -> list[OutboxItem]:
         """The oldest queued events."""

@@ -11,10 +11,10 @@ from typing import Any
 import docker
 import pytest
 
-from tests.e2e.conftest import World, make_world, own_world
 from tests.support.person import Person, reply_to
 from tests.support.stack import ComposeStack, build_busybox_image, unique_project
 from tests.support.synapse import SynapseServer
+from tests.support.world import World, make_world, own_world
 
 # Ignores SIGTERM, so a restart takes its full stop grace period (3 s).
 STUBBORN = "trap '' TERM; echo 'stubborn: up'; exec httpd -f -p 8000 -h /www"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.e2e.conftest import World
 from tests.support.person import Person, reply_to
 from tests.support.stack import ComposeStack
+from tests.support.world import World
 
 
 async def ask(person: Person, room_id: str, text: str, timeout: float = 30.0) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import parse_config
-from tests.e2e.conftest import BotRunner
 from tests.support.person import Person
 from tests.support.stack import ComposeStack
 from tests.support.synapse import SynapseServer
+from tests.support.world import BotRunner
 
 
 async def encrypted_room(

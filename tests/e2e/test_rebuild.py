@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import World, make_world
 from tests.e2e.test_approvals import card_says, open_card, steps
 from tests.support.rebuild_project import SERVE, RebuildProject
 from tests.support.stack import build_busybox_image, unique_project
 from tests.support.synapse import SynapseServer
+from tests.support.world import World, make_world
 
 
 @pytest.fixture

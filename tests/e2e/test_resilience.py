@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import World, own_world
 from tests.support.person import Person
 from tests.support.stack import ComposeStack
+from tests.support.world import World, own_world
 
 
 def replies_to(person: Person, room_id: str, event_id: str) -> list[dict[str, object]]:

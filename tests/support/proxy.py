@@ -1,11 +1,13 @@
 """A TCP front for the Docker socket on 127.0.0.1 that tests can cut and restore, like a
-socket proxy being restarted."""
+socket proxy being restarted, and that can make chosen requests hang, like `docker logs` on a
+daemon under heavy I/O."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 
 from tests.support.synapse import free_port
 
@@ -13,8 +15,12 @@ from tests.support.synapse import free_port
 class SocketProxy:
     """Forwards 127.0.0.1:port to a unix socket; stop() drops every connection."""
 
-    def __init__(self, target: str = "/var/run/docker.sock") -> None:
+    def __init__(
+        self, target: str = "/var/run/docker.sock", *, stall: bytes = b"", stall_for: float = 0.0
+    ) -> None:
+        """Requests containing ``stall`` (e.g. b"/logs?") wait ``stall_for`` seconds first."""
         self.target = target
+        self.stall, self.stall_for = stall, stall_for
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
@@ -58,12 +64,14 @@ class SocketProxy:
             upstream.connect(self.target)
             with self._lock:
                 self._conns |= {client, upstream}
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, outbound in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, outbound), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, outbound: bool) -> None:
         try:
             while data := src.recv(65536):
+                if outbound and self.stall and self.stall in data:
+                    time.sleep(self.stall_for)
                 dst.sendall(data)
         except OSError:
             pass

@@ -26,7 +26,7 @@ T = TypeVar("T")
 DEFAULT_IMAGE = "opsbot-test-busybox:latest"
 APPLETS = (
     "sh", "httpd", "wget", "sleep", "echo", "cat", "date", "seq", "true", "false",
-    "rm", "touch", "test", "[", "kill",
+    "rm", "touch", "test", "[", "kill", "yes", "head", "dd",
 )  # fmt: skip
 POLL_INTERVAL = 0.2
 CONTENT_LABEL = "org.opsbot.test.content"
@@ -135,14 +135,19 @@ class ComposeStack:
     def compose(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         """Run `<compose> -p <project> -f <file> ARGS`, raising with its stderr on failure."""
         cmd = [*self.compose_cmd, "-p", self.project, "-f", str(self.file), *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        # compose v1 nests parallel steps under one global limit and deadlocks once a project
+        # has more services than the limit (64 by default); a higher limit avoids that.
+        env = {"COMPOSE_PARALLEL_LIMIT": "1024", **os.environ}
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
         return proc
 
     def up(self) -> None:
         """Create and start all services in the background."""
-        self.compose("up", "-d")
+        self.compose("up", "-d", timeout=120.0 + 2.0 * len(self.services))
 
     def down(self) -> None:
         """Remove containers, volumes and networks of the project."""
@@ -217,10 +222,12 @@ def _httpd(name: str, port: int) -> list[str]:
     return ["sh", "-c", f'echo "{name}: starting"; exec httpd -f -p {port} -h /www']
 
 
-def _healthcheck(port: int, start_period: str | None = None) -> dict[str, Any]:
+def _healthcheck(
+    port: int, start_period: str | None = None, interval: str = "1s"
+) -> dict[str, Any]:
     check: dict[str, Any] = {
         "test": ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}/"],
-        "interval": "1s",
+        "interval": interval,
         "timeout": "1s",
         "retries": 2,
     }
@@ -251,16 +258,27 @@ def incident_stack_services(image: str) -> dict[str, Any]:
 
 
 def many_services(
-    image: str, n: int, unhealthy_every: int = 5, no_healthcheck_every: int = 7
+    image: str,
+    n: int,
+    unhealthy_every: int = 5,
+    no_healthcheck_every: int = 7,
+    interval: str = "1s",
 ) -> dict[str, Any]:
-    """Return `n` services svc001..: mostly healthy httpd, every k-th unhealthy or unchecked."""
+    """Return `n` services svc001..: mostly healthy httpd, every k-th unhealthy or unchecked.
+
+    ``interval`` is the health-check period (raise it for hundreds of containers).
+    """
     services: dict[str, Any] = {}
     for i in range(1, n + 1):
         name = f"svc{i:03d}"
         if i % no_healthcheck_every == 0:
             services[name] = _service(image, ["sh", "-c", f'echo "{name}: up"; exec sleep 100000'])
         elif i % unhealthy_every == 0:
-            services[name] = _service(image, _httpd(name, 8000), healthcheck=_healthcheck(80, "0s"))
+            services[name] = _service(
+                image, _httpd(name, 8000), healthcheck=_healthcheck(80, "0s", interval)
+            )
         else:
-            services[name] = _service(image, _httpd(name, 8000), healthcheck=_healthcheck(8000))
+            services[name] = _service(
+                image, _httpd(name, 8000), healthcheck=_healthcheck(8000, None, interval)
+            )
     return services

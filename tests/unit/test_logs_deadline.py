@@ -32,6 +32,7 @@ class StallingDaemon(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     release = threading.Event()
+    silent = False  # True: log requests get no answer at all, not even headers
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output quiet."""
@@ -60,6 +61,9 @@ class StallingDaemon(BaseHTTPRequestHandler):
         elif path.endswith(f"/containers/{CID}/json"):
             self._json({"Id": CID, "Config": {"Tty": False, "Labels": LABELS}, "State": {}})
         elif path.endswith(f"/containers/{CID}/logs"):
+            if self.silent:
+                self.release.wait(30)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/vnd.docker.raw-stream")
             self.send_header("Transfer-Encoding", "chunked")
@@ -84,6 +88,7 @@ def daemon() -> Iterator[str]:
     server.shutdown()
     server.server_close()
     StallingDaemon.release.clear()
+    StallingDaemon.silent = False
 
 
 async def test_stalled_log_stream_returns_what_arrived(daemon: str) -> None:
@@ -92,6 +97,20 @@ async def test_stalled_log_stream_returns_what_arrived(daemon: str) -> None:
     result = await containers.logs(target, tail=50, since=None, deadline=1.0)
     assert result.timed_out
     assert "level=fatal msg=config broken" in result.text
+    await containers.close()
+
+
+async def test_a_log_request_that_gets_no_answer_ends_at_the_deadline(daemon: str) -> None:
+    """As `docker logs` under I/O load: the daemon takes the request and says nothing. That is
+    the deadline, not "Docker unreachable", and other requests are not disturbed."""
+    StallingDaemon.silent = True
+    containers = Containers(DockerConfig(url=daemon, logs_timeout=1.0))
+    target, _ = await containers.resolve("authelia")
+    client = containers._client
+    result = await containers.logs(target, tail=50, since=None, deadline=1.0)
+    assert (result.timed_out, result.text) == (True, "")
+    assert containers._client is client  # the shared client was not reset
+    assert [c.service for c in await containers.listing()] == ["authelia"]
     await containers.close()
 
 

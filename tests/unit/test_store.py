@@ -135,3 +135,40 @@ class TestAudit:
                 "INSERT INTO audit (ts_ms, room_id, sender, event_id, command, args, outcome,"
                 " duration_ms) VALUES (0, '!r', '@u:x', '$e', 'status', '', 'success', 0)"
             )
+
+
+class TestOutbox:
+    @staticmethod
+    def edit(target: str, text: str) -> dict[str, object]:
+        return {
+            "body": f"* {text}",
+            "m.new_content": {"body": text},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": target},
+        }
+
+    async def test_a_newer_edit_supersedes_the_waiting_ones_of_that_message(
+        self, store: Store
+    ) -> None:
+        box = store.outbox
+        first = await box.put("!r", "m.room.message", {"body": "web is unhealthy"})
+        other = await box.put("!r", "m.room.message", {"body": "db is unhealthy"})
+        await box.put("!r", "m.room.message", self.edit(f"outbox:{first}", "web, api"))
+        await box.put("!r", "m.room.message", self.edit("$other", "db, cache"))
+        newest = await box.put("!r", "m.room.message", self.edit(f"outbox:{first}", "web, api, x"))
+        queued = [
+            (i.id, i.content.get("m.new_content", i.content)["body"]) for i in await box.head()
+        ]
+        assert queued == [
+            (first, "web is unhealthy"),
+            (other, "db is unhealthy"),
+            (newest - 1, "db, cache"),  # another message's edit stays
+            (newest, "web, api, x"),  # only the newest edit of the first message is left
+        ]
+
+    async def test_a_delivered_edit_is_left_alone(self, store: Store) -> None:
+        box = store.outbox
+        sent = await box.put("!r", "m.room.message", self.edit("$m", "one"))
+        await box.done(sent, "$edit1")
+        await box.put("!r", "m.room.message", self.edit("$m", "two"))
+        assert await box.event_of(sent) == "$edit1"
+        assert await box.size() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -106,6 +107,29 @@ async def test_a_final_non_zero_exit_is_a_death_and_oom_is_named(
     await w.tick()  # (the wall clock is far past 1.1 s + 3 s)
     [died] = alerts.raised
     assert died.kind == "died" and "OOM-killed" in died.summary
+
+
+class StaysDown(NoDocker):
+    """A container that exited and has restart policy "no": nothing will bring it back."""
+
+    async def resolve(self, name: str) -> Any:
+        return SimpleNamespace(service=name), []
+
+    async def inspect(self, container: Any) -> Any:
+        return SimpleNamespace(state="exited", restart_policy="no")
+
+    async def logs(self, *args: Any, **kwargs: Any) -> Any:
+        raise CommandError("no logs in this test")
+
+
+async def test_a_death_without_restart_policy_is_told_at_once(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
+    w, alerts = watcher
+    w.containers = StaysDown()  # type: ignore[assignment]
+    await w.on_event(event("die", 1_100, code=3))
+    [died] = alerts.raised  # no waiting for a restart that cannot come
+    assert (died.kind, died.summary) == ("died", "exit 3")
 
 
 async def test_an_exit_someone_asked_for_is_not_a_death(watcher: tuple[Watcher, Alerts]) -> None:

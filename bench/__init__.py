@@ -1,0 +1,1 @@
+"""Benchmarks against a real Synapse and a real Docker engine; see BENCHMARKS.md."""
