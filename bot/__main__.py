@@ -15,7 +15,7 @@ from bot.audit_key import AuditKeyError, audit_key
 from bot.config import Config, ConfigError, load_config
 from bot.literals import literal_secrets
 from bot.matrix import FatalLoginError
-from bot.redact import RedactingFormatter, Redactor
+from bot.redact import JsonLogFormatter, RedactingFormatter, Redactor
 from bot.store import Store
 from bot.store.audit import describe
 
@@ -39,17 +39,22 @@ def check_config(path: str) -> int:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def redact_logs(cfg: Config) -> None:
+def redact_logs(cfg: Config, log_format: str = "text") -> None:
     """From here on every log line goes through the same redactor as every reply."""
     literals = literal_secrets(cfg.secrets(), cfg.redact_literals, cfg.redact_env_files)
-    formatter = RedactingFormatter(Redactor(literals), LOG_FORMAT)
+    redactor = Redactor(literals)
+    formatter: logging.Formatter = (
+        JsonLogFormatter(redactor)
+        if log_format == "json"
+        else RedactingFormatter(redactor, LOG_FORMAT)
+    )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
 
 
-async def _serve(path: str) -> int:
+async def _serve(path: str, log_format: str) -> int:
     cfg = load_config(path, os.environ)
-    redact_logs(cfg)
+    redact_logs(cfg, log_format)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,6 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ConfigError, AuditKeyError) as exc:
             print(f"cannot verify: {exc}", file=sys.stderr)
             return 1
+    if args and args[0] == "demo":
+        parser = argparse.ArgumentParser(
+            prog="opsbot demo",
+            description="A throwaway Synapse, a demo stack and the bot, with a scripted "
+            "conversation; needs Docker and the demo extra (pip install 'opsbot[demo]').",
+        )
+        parser.add_argument(
+            "--exit", action="store_true", help="exit after the script instead of waiting"
+        )
+        from bot import demo  # noqa: PLC0415 (only the demo needs it)
+
+        return demo.main(keep_running=not parser.parse_args(args[1:]).exit)
     if args and args[0] == "check-config":
         parser = argparse.ArgumentParser(prog="opsbot check-config")
         parser.add_argument("path", help="the YAML config file to validate")
@@ -99,10 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="opsbot",
         description="A Matrix chat-ops bot for Docker Compose stacks. "
-        "Also: `opsbot check-config PATH`, `opsbot audit verify --config PATH`.",
+        "Also: `opsbot demo`, `opsbot check-config PATH`, `opsbot audit verify --config PATH`.",
     )
     parser.add_argument("--config", required=True, help="path to config.yaml")
     parser.add_argument("--log-level", default=os.environ.get("OPSBOT_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("OPSBOT_LOG_FORMAT", "text"),
+        help="json: one JSON object per line, for log shippers",
+    )
     opts = parser.parse_args(args)
     logging.basicConfig(
         level=opts.log_level.upper(),
@@ -110,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("nio").setLevel(logging.WARNING)
     try:
-        return asyncio.run(_serve(opts.config))
+        return asyncio.run(_serve(opts.config, opts.log_format))
     except ConfigError as exc:
         print(f"{opts.config}: invalid configuration:", file=sys.stderr)
         for problem in exc.problems:

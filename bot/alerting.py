@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ class Alerter:
         self.room = config.matrix.alert_room
         self.alerts: list[Alert] = []
         self.deps: dict[str, set[str]] = {}
+        self.raised: Counter[str] = Counter()  # incidents announced, by kind (for /metrics)
 
     def deps_of(self, service: str) -> set[str]:
         """Compose dependencies plus the configured extra ones."""
@@ -63,6 +65,7 @@ class Alerter:
 
     async def raise_incident(self, inc: Incident) -> None:
         """Announce an incident: a new message, or an edit of the alert it belongs with."""
+        self.raised[inc.kind] += 1
         now = now_ms()
         found = self.open_incident(inc.service)
         if found is not None:  # already known: update it when it got worse or changed

@@ -16,10 +16,12 @@ from bot.dispatch import Dispatcher
 from bot.events import Reaction
 from bot.literals import literal_secrets as literals_of
 from bot.matrix import Chat
+from bot.metrics import Metrics, Readings
 from bot.redact import Redactor
 from bot.store import Store
 from bot.tasks import TaskSet, every
 from bot.watcher import Watcher
+from bot.webserver import serve
 from commands import ALL
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,21 @@ async def run(
     background.spawn(approvals.run(ready), "approvals")
     background.spawn(every(DAY, alerter.anchor, "daily audit head"), "audit head")
     background.spawn(watcher.run(), "watcher")
+    if config.http_listen is not None:
+
+        def health() -> list[str]:
+            problems = [] if chat.connected else [f"matrix: {chat.down_reason}"]
+            if watcher.docker_down is not None or not watcher.summarized:
+                problems.append(f"docker: {watcher.down_reason}")
+            return problems
+
+        async def readings() -> Readings:
+            depth = await store.outbox.size()
+            return Readings(alerter.raised, depth, chat.sync_failures, watcher.connects)
+
+        metrics = Metrics(readings)
+        dispatcher.observe = metrics.command
+        background.spawn(serve(config.http_listen, health, metrics.exposition), "http")
     try:
         if not await containers.ping():
             log.warning("Docker engine not reachable at %s yet; commands say so", config.docker.url)

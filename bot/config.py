@@ -16,6 +16,7 @@ from bot.config_actions import (
     ApprovalsConfig,
     RebuildConfig,
     actions,
+    http_listen,
 )
 from bot.schema import (
     DEVICE_ID,
@@ -113,6 +114,7 @@ class Config:
     audit_key_file: Path | None = None
     redact_literals: tuple[str, ...] = field(default=(), repr=False)
     redact_env_files: tuple[Path, ...] = ()
+    http_listen: tuple[str, int] | None = None  # /healthz and /metrics (host, port)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value the bot knows, for redaction."""
@@ -129,7 +131,7 @@ def _secret(value: Any) -> Secret:
 TOP_KEYS = (
     "audit", "redact",
     "matrix", "data_dir", "docker", "access", "approvals", "protected",
-    "restart_budget", "health_wait", "rebuild", "alerts",
+    "restart_budget", "health_wait", "rebuild", "alerts", "http",
 )  # fmt: skip
 
 
@@ -271,6 +273,7 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
         r.problems.append("access: list at least one admin, operator or viewer")
 
     settings = actions(r, top, base)
+    settings["http_listen"] = http_listen(r, top, environ)
     data_dir = Path(r.get(top, "", "data_dir", string(), "./data") or "./data")
     if base is not None and not data_dir.is_absolute():
         data_dir = base / data_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,23 @@ def alerts(r: Reader, top: dict[str, Any]) -> AlertsConfig:
         oncall=r.get(al, "alerts", "oncall", string_list(USER_ID, "a user id"), ()) or (),
         dependencies=pairs,
     )
+
+
+ENV_HTTP_LISTEN = "OPSBOT_HTTP_LISTEN"
+LISTEN = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+def http_listen(
+    r: Reader, top: dict[str, Any], environ: Mapping[str, str]
+) -> tuple[str, int] | None:
+    """``http.listen: HOST:PORT`` (or $OPSBOT_HTTP_LISTEN): where /healthz and /metrics answer."""
+    h = r.section(top.get("http"), "http", ("listen",))
+    hint = "HOST:PORT, e.g. 127.0.0.1:9464"
+    value = environ.get(ENV_HTTP_LISTEN) or r.get(h, "http", "listen", string(LISTEN, hint))
+    if not value:
+        return None
+    found = LISTEN.match(value)
+    if found is None or not 0 < int(found.group(2)) < 65536:
+        r.problems.append(f"http.listen: expected {hint}, got {value!r}")
+        return None
+    return found.group(1).strip("[]"), int(found.group(2))

@@ -80,6 +80,7 @@ class Dispatcher:
         self.tasks = TaskSet("command")
         self._stranger_replies: dict[str, float] = {}
         self._refusals: dict[tuple[str, str], list[float]] = {}
+        self.observe: Callable[[str, str, float], None] = lambda name, outcome, seconds: None
 
     def submit(self, msg: Message) -> None:
         """Start handling ``msg`` in its own task; returns at once."""
@@ -122,8 +123,9 @@ class Dispatcher:
                 reply = Reply.text(f"I could not read the arguments: {exc} (check your quotes)")
             else:
                 outcome, reply, details = await self._run(msg, cmd, role, args)
-                if reply is None:
-                    return  # an approval card was posted; the approvals module audits
+                if reply is None:  # an approval card was posted; the approvals module audits
+                    self.observe(name, "awaiting-approval", time.monotonic() - started)
+                    return
         if outcome == "denied" and role is not None and not self._may_refuse(msg):
             reply = None  # a burst of refused attempts gets a few replies, then silence
         if reply is not None:
@@ -245,6 +247,8 @@ class Dispatcher:
     async def _audit(
         self, msg: Message, name: str, args: str, outcome: str, started: float, details: str
     ) -> None:
+        known = name if self.registry.get(name) else "unknown"  # no label per typo
+        self.observe(known, outcome, time.monotonic() - started)
         entry = AuditEntry(
             ts_ms=int(time.time() * 1000),
             room_id=msg.room_id,

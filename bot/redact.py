@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 __all__ = ["REDACTIONS", "Redactor", "strip_ansi"]
 
@@ -215,3 +217,24 @@ class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """The formatted record, redacted."""
         return self.redact(super().format(record))
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line for log shippers; every text field redacted before encoding
+    (a secret escaped inside JSON would no longer match its pattern)."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        """``{"ts", "level", "logger", "message"[, "exception"]}`` on a single line."""
+        line: dict[str, str] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+        }
+        if record.exc_info:
+            line["exception"] = self.redact(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False)

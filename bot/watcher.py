@@ -57,6 +57,7 @@ class Watcher:
         self.silent: dict[str, Incident] = {}  # incidents of silenced services
         self.docker_down: tuple[int, int] | None = None  # (since, outbox id of the alert)
         self.summarized = False
+        self.connects, self.down_reason = 0, "events not connected yet"  # for /healthz, /metrics
 
     def known(self, service: str) -> Incident | None:
         """The open incident of ``service``, announced or held back by a silence."""
@@ -88,6 +89,7 @@ class Watcher:
 
     async def _handle(self, kind: str, item: Any) -> None:
         if kind == CONNECTED:
+            self.connects += 1
             log.info("docker events connected; re-reading every container")
             await self.resync()
         elif kind == DOWN:
@@ -99,6 +101,7 @@ class Watcher:
                 await self.on_event(event)
 
     async def _docker_down(self, reason: str) -> None:
+        self.down_reason = reason
         if self.docker_down is None:
             since = now_ms()
             text = f"⚠ {reason} (since {time.strftime('%H:%M:%S UTC', time.gmtime(since / 1000))})"

@@ -73,6 +73,7 @@ class Chat:
         self.access = access
         self.backoff_cap = backoff_cap
         self.connected = False
+        self.down_reason, self.sync_failures = "not connected yet", 0  # for /healthz, /metrics
         self.ready = ready or asyncio.Event()  # set once the first sync is handled
         self.started_ms = int(time.time() * 1000)
         self._seen: deque[str] = deque(maxlen=2000)
@@ -183,6 +184,7 @@ class Chat:
         level = logging.WARNING if self.connected else logging.INFO
         log.log(level, "homeserver %s not reachable: %s", self.cfg.homeserver, reason)
         self.connected = self.courier.online = False
+        self.down_reason, self.sync_failures = reason, self.sync_failures + 1
 
     async def close(self) -> None:
         """Close the HTTP session."""

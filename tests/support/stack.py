@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import shlex
 import shutil
 import subprocess
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +16,8 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
-from docker.utils import parse_repository_tag
+
+from bot.demo.images import busybox_image
 
 T = TypeVar("T")
 
@@ -29,7 +27,6 @@ APPLETS = (
     "rm", "touch", "test", "[", "kill", "yes", "head", "dd",
 )  # fmt: skip
 POLL_INTERVAL = 0.2
-CONTENT_LABEL = "org.opsbot.test.content"
 INDEX_HTML = b"<h1>opsbot test</h1>\n"
 
 AUTHELIA_SCRIPT = (
@@ -62,54 +59,9 @@ def unique_project(prefix: str = "opsbot-test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def _busybox_path() -> Path:
-    return Path(shutil.which("busybox") or "/bin/busybox")
-
-
-def _busybox_tar(busybox: bytes) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-
-        def add(name: str, kind: bytes, mode: int, data: bytes = b"", link: str = "") -> None:
-            info = tarfile.TarInfo(name)
-            info.type, info.mode, info.size, info.linkname = kind, mode, len(data), link
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data) if data else None)
-
-        add("bin", tarfile.DIRTYPE, 0o755)
-        add("bin/busybox", tarfile.REGTYPE, 0o755, busybox)
-        for applet in APPLETS:
-            add(f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox")
-        add("tmp", tarfile.DIRTYPE, 0o1777)
-        add("www", tarfile.DIRTYPE, 0o755)
-        add("www/index.html", tarfile.REGTYPE, 0o644, INDEX_HTML)
-    return buf.getvalue()
-
-
 def build_busybox_image(tag: str = DEFAULT_IMAGE) -> str:
-    """Import a tiny busybox image from the host's static busybox (no registry); return its tag.
-
-    Idempotent: an existing image is reused only if its content label matches this layout,
-    so a stale image left under the same tag by another tool gets replaced.
-    """
-    busybox = _busybox_path().read_bytes()
-    digest = hashlib.sha256(
-        busybox + INDEX_HTML + " ".join(APPLETS).encode() + b"\x00PATH=/bin"
-    ).hexdigest()[:16]
-    api = docker.APIClient()
-    try:
-        if (api.inspect_image(tag)["Config"].get("Labels") or {}).get(CONTENT_LABEL) == digest:
-            return tag
-    except docker.errors.ImageNotFound:
-        pass
-    repository, version = parse_repository_tag(tag)
-    api.import_image_from_data(
-        _busybox_tar(busybox),
-        repository=repository,
-        tag=version or "latest",
-        changes=["ENV PATH=/bin", f"LABEL {CONTENT_LABEL}={digest}"],
-    )
-    return tag
+    """The tiny registry-free test image (made like the demo's); returns its tag."""
+    return busybox_image(tag, APPLETS, {"www/index.html": INDEX_HTML})
 
 
 class ComposeStack:

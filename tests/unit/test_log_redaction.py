@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from pathlib import Path
+
+import pytest
 
 from bot.__main__ import redact_logs
 from bot.config import parse_config
@@ -19,7 +22,8 @@ PLANTED = {
 }
 
 
-def test_every_log_line_is_redacted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_every_log_line_is_redacted(tmp_path: Path, log_format: str) -> None:
     (tmp_path / ".credentials").write_text(f"DB_PASSWORD={PLANTED['env file value']}\n")
     raw = {
         "matrix": {"homeserver": "http://h", "user_id": "@b:x.org",
@@ -35,7 +39,7 @@ def test_every_log_line_is_redacted(tmp_path: Path) -> None:
     root.addHandler(handler)
     saved = [(h, h.formatter) for h in root.handlers]
     try:
-        redact_logs(config)
+        redact_logs(config, log_format)
         log = logging.getLogger("opsbot.test")
         log.warning("login with %s, token %s", PLANTED["bot password"], PLANTED["matrix token"])
         log.warning("env %s and %s", PLANTED["env file value"], PLANTED["configured literal"])
@@ -52,3 +56,8 @@ def test_every_log_line_is_redacted(tmp_path: Path) -> None:
     assert "a crash" in out and "Traceback" in out and "[REDACTED:" in out
     for kind, secret in PLANTED.items():
         assert secret not in out, kind
+    if log_format == "json":  # one JSON object per event, the traceback inside it
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert [line["level"] for line in lines] == ["WARNING", "WARNING", "ERROR"]
+        assert lines[2]["message"] == "a crash" and "Traceback" in lines[2]["exception"]
+        assert {"ts", "logger"} <= lines[0].keys()
