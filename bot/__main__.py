@@ -8,11 +8,14 @@ import logging
 import os
 import signal
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
 from bot import app
 from bot.audit_key import AuditKeyError, audit_key
 from bot.config import Config, ConfigError, load_config
+from bot.config_actions import ENV_HTTP_LISTEN
 from bot.literals import literal_secrets
 from bot.matrix import FatalLoginError
 from bot.redact import JsonLogFormatter, RedactingFormatter, Redactor
@@ -86,6 +89,26 @@ def audit_verify(path: str) -> int:
     return asyncio.run(verify())
 
 
+def healthcheck(listen: str) -> int:
+    """GET the bot's /healthz; print its answer; 0 only on 200."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"opsbot healthcheck: no http.listen to ask (got {listen!r})", file=sys.stderr)
+        return 1
+    host = host.strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=4) as resp:
+            print(resp.read().decode(errors="replace").strip())
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode(errors="replace").strip())
+    except OSError as exc:
+        print(f"opsbot healthcheck: {url} not answering: {exc}")
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `opsbot` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -97,6 +120,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ConfigError, AuditKeyError) as exc:
             print(f"cannot verify: {exc}", file=sys.stderr)
             return 1
+    if args and args[0] == "healthcheck":
+        parser = argparse.ArgumentParser(
+            prog="opsbot healthcheck",
+            description="Exit 0 when the running bot reports itself connected to Matrix and "
+            "Docker (its /healthz), 1 otherwise; for container HEALTHCHECKs.",
+        )
+        parser.add_argument(
+            "--listen",
+            default=os.environ.get(ENV_HTTP_LISTEN, ""),
+            help=f"the bot's http.listen (default: ${ENV_HTTP_LISTEN})",
+        )
+        return healthcheck(parser.parse_args(args[1:]).listen)
     if args and args[0] == "demo":
         parser = argparse.ArgumentParser(
             prog="opsbot demo",

@@ -121,8 +121,11 @@ class DemoStack:
         health = "{{if .State.Health}}{{.State.Health.Status}}{{end}}"
         for service, status in (("db", "healthy"), ("seafile", "unhealthy"),
                                 ("synapse", "unhealthy")):  # fmt: skip
-            self.wait_for(lambda s=service, st=status: self.inspect(s, health) == st,
-                          f"{service} {status}")  # fmt: skip
+
+            def reached(s: str = service, st: str = status) -> bool:
+                return self.inspect(s, health) == st
+
+            self.wait_for(reached, f"{service} {status}")
         self.wait_for(lambda: self.inspect("authelia", "{{.RestartCount}}") not in ("", "0"),
                       "authelia crash-looping")  # fmt: skip
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,43 @@ def test_running_with_an_invalid_config_exits_1_without_a_traceback(
     assert main(["--config", str(tmp_path / "missing.yaml")]) == 1
     err = capsys.readouterr().err
     assert "cannot read" in err and "Traceback" not in err
+
+
+class Health(BaseHTTPRequestHandler):
+    answer = 200
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        body = b"ok: connected\n" if self.answer == 200 else b"unhealthy: docker: gone\n"
+        self.send_response(self.answer)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize(("answer", "code", "said"), [(200, 0, "ok"), (503, 1, "docker: gone")])
+def test_healthcheck_exits_by_what_healthz_says(
+    answer: int, code: int, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Health.answer = answer
+    server = HTTPServer(("127.0.0.1", 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert main(["healthcheck", "--listen", f"0.0.0.0:{server.server_address[1]}"]) == code
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert said in capsys.readouterr().out
+
+
+def test_healthcheck_without_a_listener_fails_clearly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPSBOT_HTTP_LISTEN", raising=False)
+    assert main(["healthcheck"]) == 1
+    assert "no http.listen" in capsys.readouterr().err
+    assert main(["healthcheck", "--listen", "127.0.0.1:1"]) == 1
+    assert "not answering" in capsys.readouterr().out

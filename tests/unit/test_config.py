@@ -243,3 +243,20 @@ class TestIds:
     def test_homeserver_trailing_slash_is_dropped(self) -> None:
         raw = with_change("matrix", "homeserver", "https://matrix.example.org/")
         assert parse_config(raw, {}).matrix.homeserver == "https://matrix.example.org"
+
+
+class TestHttpListen:
+    def test_off_by_default_on_when_set(self) -> None:
+        assert parse_config(minimal(), {}).http_listen is None
+        raw = {**minimal(), "http": {"listen": "127.0.0.1:9464"}}
+        assert parse_config(raw, {}).http_listen == ("127.0.0.1", 9464)
+
+    def test_the_environment_wins(self) -> None:
+        raw = {**minimal(), "http": {"listen": "127.0.0.1:9464"}}
+        assert parse_config(raw, {"OPSBOT_HTTP_LISTEN": "[::1]:9000"}).http_listen == ("::1", 9000)
+
+    @pytest.mark.parametrize("bad", ["9464", "localhost", "host:0", "host:70000", ":80"])
+    def test_a_bad_address_names_the_key(self, bad: str) -> None:
+        assert problems_of({**minimal(), "http": {"listen": bad}}) == [
+            f"http.listen: expected HOST:PORT, e.g. 127.0.0.1:9464, got {bad!r}"
+        ]
