@@ -18,6 +18,7 @@ from bot.reply import Reply
 from bot.store import AuditEntry, Store
 
 log = logging.getLogger(__name__)
+EDIT_GAP_MS = 1000  # at most one edit of an alert message per second
 
 ACK_KEYS = ("👀",)
 Queue = Callable[[str, dict[str, Any]], Awaitable[int]]
@@ -39,6 +40,7 @@ class Alerter:
         self.alerts: list[Alert] = []
         self.deps: dict[str, set[str]] = {}
         self.raised: Counter[str] = Counter()  # incidents announced, by kind (for /metrics)
+        self.held: dict[int, Alert] = {}  # alerts whose newest text waits for the edit throttle
 
     def deps_of(self, service: str) -> set[str]:
         """Compose dependencies plus the configured extra ones."""
@@ -50,6 +52,8 @@ class Alerter:
             alert = Alert.from_state(state)
             alert.id, alert.outbox_id = alert_id, outbox_id
             self.alerts.append(alert)
+            alert.last_edit_ms = 0  # an edit held back when the bot stopped goes out now
+            self.held[alert.id] = alert
 
     def open_incident(self, service: str) -> tuple[Alert, Incident] | None:
         """The unresolved incident of ``service``, with its alert."""
@@ -86,7 +90,7 @@ class Alerter:
                 await self._update(alert, page=self._page(inc))
                 return
         alert = Alert(opened_ms=inc.since_ms, incidents={inc.service: inc},
-                      last_added_ms=now, last_sent_ms=now)  # fmt: skip
+                      last_added_ms=now, last_sent_ms=now, last_edit_ms=now)  # fmt: skip
         mentions = self._page(inc)
         alert.paged = bool(mentions)
         reply = render(alert, self.deps_of, now)
@@ -98,13 +102,31 @@ class Alerter:
         self.alerts.append(alert)
 
     async def _update(self, alert: Alert, page: list[str] | None = None) -> None:
-        reply = render(alert, self.deps_of, now_ms())
-        msgtype = "m.text" if alert.paged else "m.notice"
-        await self.queue(self.room, events.edit(ref(alert.outbox_id), reply, msgtype=msgtype))
+        """Edit the alert's message: now, or (within a second of the last edit) on the next
+        clock tick with the newest text. A storm of 50 failures is then a message and a few
+        edits, well inside the homeserver's rate limit, instead of one edit per failure."""
+        if now_ms() - alert.last_edit_ms >= EDIT_GAP_MS:
+            await self._edit(alert)
+        else:
+            self.held[alert.id] = alert
         if page:
             names = ", ".join(sorted(alert.failing()))
             await self.thread(alert, Reply.text(f"📟 {' '.join(page)}: {names}"), page)
         await self.store.alerts.save(alert.id, alert.state(), alert.resolved_ms is None)
+
+    async def _edit(self, alert: Alert) -> None:
+        self.held.pop(alert.id, None)
+        alert.last_edit_ms = now_ms()
+        reply = render(alert, self.deps_of, alert.last_edit_ms)
+        msgtype = "m.text" if alert.paged else "m.notice"
+        await self.queue(self.room, events.edit(ref(alert.outbox_id), reply, msgtype=msgtype))
+
+    async def flush(self) -> None:
+        """Send the edits the throttle held back (the watcher's clock calls this each second)."""
+        now = now_ms()
+        for alert in list(self.held.values()):
+            if now - alert.last_edit_ms >= EDIT_GAP_MS:
+                await self._edit(alert)
 
     async def thread(self, alert: Alert, reply: Reply, mentions: list[str] | None = None) -> None:
         """A message in the alert's thread."""
@@ -131,6 +153,7 @@ class Alerter:
 
     async def repeat(self) -> None:
         """Re-announce still-firing, unacknowledged alerts in their thread."""
+        await self.flush()
         every = self.cfg.alerts.repeat_interval * 1000
         now = now_ms()
         for alert in self.alerts:

@@ -45,6 +45,7 @@ class Alert:
     acked_by: str = ""
     resolved_ms: int | None = None
     paged: bool = False
+    last_edit_ms: int = 0  # when its message was last edited (edits are throttled)
 
     def failing(self) -> set[str]:
         """Services of this alert still in trouble."""

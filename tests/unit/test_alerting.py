@@ -47,6 +47,13 @@ class Recorder:
         return [c.get("m.new_content", c)["body"] for c in self.sent]
 
 
+@pytest.fixture(autouse=True)
+def edit_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the text of every change; only the throttle test keeps the throttle."""
+    if "throttle" not in request.node.name:
+        monkeypatch.setattr("bot.alerting.EDIT_GAP_MS", 0)
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "db.sqlite")
@@ -158,3 +165,29 @@ async def test_eyes_acknowledge_and_stop_repeats(store: Store) -> None:
     assert len(rec.sent) == count + 1  # the edit, no repeat
     rows = await store.audit.recent(1)
     assert rows[0].step == "acknowledged" and rows[0].sender == "@a:x.org"
+
+
+async def test_edits_throttle_to_one_per_second_and_the_newest_text_wins(store: Store) -> None:
+    a, rec = alerter(store, burst_window="1m")
+    for i in range(10):  # a storm: ten failures within a few milliseconds
+        await a.raise_incident(incident(f"svc{i}", "unhealthy", "failing streak 1"))
+    assert len(rec.originals()) == 1 and len(rec.sent) == 1  # the rest is held back
+    await a.flush()
+    assert len(rec.sent) == 1  # still within a second of the first message
+    await asyncio.sleep(1.05)
+    await a.flush()
+    assert len(rec.sent) == 2
+    assert all(f"svc{i}" in rec.bodies()[-1] for i in range(10))  # one edit names them all
+    await a.flush()
+    assert len(rec.sent) == 2  # nothing left to send
+
+
+async def test_an_edit_the_throttle_held_is_sent_after_a_restart(store: Store) -> None:
+    a, rec = alerter(store, burst_window="1m")
+    await a.raise_incident(incident("web", "unhealthy", "failing streak 1"))
+    await a.raise_incident(incident("api", "unhealthy", "failing streak 1"))
+    assert len(rec.sent) == 1  # the edit naming api was held back
+    again, rec2 = alerter(store)  # the bot stopped before the next tick
+    await again.load()
+    await again.flush()
+    assert "api" in rec2.bodies()[-1] and "web" in rec2.bodies()[-1]
