@@ -54,9 +54,8 @@ def base_image() -> str:
         root = Path(tmp) / "rootfs"
         _run("debootstrap", "--variant=minbase", "--include=python3,python3-venv",
              SUITE, str(root), _mirror())  # fmt: skip
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        _run("docker", "import", "-", BASE, stdin=tar.stdout)
-        tar.wait()
+        with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
+            _run("docker", "import", "-", BASE, stdin=tar.stdout)
     return BASE
 
 
