@@ -37,10 +37,23 @@ async def status(ctx: Context, service: Service | None = None) -> Reply:
             else "Docker"
         )
         return Reply.text(f"No containers found in {scope}.")
-    return overview(containers)
+    return overview(containers, await _looping(ctx))
 
 
-def _kind(c: ContainerInfo) -> str:
+async def _looping(ctx: Context) -> frozenset[str]:
+    """Services with an open crash-loop alert: a list call may catch them between two
+    restarts, "running" for a moment; the watcher knows better."""
+    looping = set()
+    for _, _, state in await ctx.store.alerts.open():
+        for service, inc in (state.get("incidents") or {}).items():
+            if inc.get("kind") == "crashloop" and inc.get("resolved_ms") is None:
+                looping.add(str(service))
+    return frozenset(looping)
+
+
+def _kind(c: ContainerInfo, looping: frozenset[str] = frozenset()) -> str:
+    if c.service in looping and c.state in ("running", "restarting"):
+        return "restarting"
     if c.state == "running":
         return c.health or "no-healthcheck"
     if c.state == "exited" and c.exit_code == 0:
@@ -48,7 +61,10 @@ def _kind(c: ContainerInfo) -> str:
     return c.state
 
 
-def _describe(c: ContainerInfo) -> str:
+def _describe(c: ContainerInfo, looping: frozenset[str] = frozenset()) -> str:
+    if c.service in looping and c.state == "running":
+        up = f" · up {c.uptime}" if c.uptime else ""
+        return f"crash-looping (alert open){up}"
     if c.state == "restarting":
         return f"restarting (exit {c.exit_code})"
     if c.state in ("exited", "dead"):
@@ -61,11 +77,13 @@ def _describe(c: ContainerInfo) -> str:
     return c.state
 
 
-def overview(containers: list[ContainerInfo]) -> Reply:
-    """Render the stack overview: summary, problems, healthy, no health check."""
+def overview(containers: list[ContainerInfo], looping: frozenset[str] = frozenset()) -> Reply:
+    """Render the stack overview: summary, problems, healthy, no health check.
+
+    ``looping``: services the watcher knows to be crash-looping (shown as restarting)."""
     counts: dict[str, int] = {}
     for c in containers:
-        counts[_kind(c)] = counts.get(_kind(c), 0) + 1
+        counts[_kind(c, looping)] = counts.get(_kind(c, looping), 0) + 1
     total = len(containers)
     parts = [f"{counts.get('healthy', 0)}/{total} healthy"]
     for key, label in (
@@ -84,26 +102,23 @@ def overview(containers: list[ContainerInfo]) -> Reply:
     summary = " · ".join(parts)
     names = _labels(containers)
     problems = sorted(
-        (c for c in containers if _kind(c) not in ("healthy", "no-healthcheck")),
-        key=lambda c: (_RANK.get(_kind(c), 9), names[c.id]),
+        (c for c in containers if _kind(c, looping) not in ("healthy", "no-healthcheck")),
+        key=lambda c: (_RANK.get(_kind(c, looping), 9), names[c.id]),
     )
-    healthy = sorted((c for c in containers if _kind(c) == "healthy"), key=lambda c: names[c.id])
+    healthy = sorted(
+        (c for c in containers if _kind(c, looping) == "healthy"), key=lambda c: names[c.id]
+    )
     bare = sorted(
-        (c for c in containers if _kind(c) == "no-healthcheck"), key=lambda c: names[c.id]
+        (c for c in containers if _kind(c, looping) == "no-healthcheck"), key=lambda c: names[c.id]
     )
 
     body = [summary]
     html = [f"<b>{esc(summary)}</b>"]
     if problems:
-        body += [f"{_icon(c)} {names[c.id]} — {_describe(c)}" for c in problems]
-        html.append(
-            "<ul>"
-            + "".join(
-                f"<li>{_icon(c)} <b>{esc(names[c.id])}</b> — {esc(_describe(c))}</li>"
-                for c in problems
-            )
-            + "</ul>"
-        )
+        rows = [(_icon(c, looping), names[c.id], _describe(c, looping)) for c in problems]
+        body += [f"{icon} {name} — {what}" for icon, name, what in rows]
+        listed = "".join(f"<li>{i} <b>{esc(n)}</b> — {esc(w)}</li>" for i, n, w in rows)
+        html.append(f"<ul>{listed}</ul>")
     for title, group in (("Healthy", healthy), ("Running without health check", bare)):
         if group:
             items = [f"{names[c.id]} ({c.uptime})" if c.uptime else names[c.id] for c in group]
@@ -120,8 +135,8 @@ def _labels(containers: list[ContainerInfo]) -> dict[str, str]:
     return {c.id: c.service if per_service[c.service] == 1 else c.name for c in containers}
 
 
-def _icon(c: ContainerInfo) -> str:
-    kind = _kind(c)
+def _icon(c: ContainerInfo, looping: frozenset[str] = frozenset()) -> str:
+    kind = _kind(c, looping)
     if kind in ("restarting", "dead") or (kind == "exited" and c.exit_code):
         return "🔴"
     return {"unhealthy": "🟠", "starting": "🟡", "healthy": "✅"}.get(kind, "⚪")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +14,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 DEMO = [sys.executable, "-m", "bot", "demo"]
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_USER = "opsbot-demo-user"
 
 
 def demo_leftovers() -> tuple[list[str], list[str]]:
@@ -60,6 +66,8 @@ def test_the_demo_plays_the_script_and_leaves_nothing_behind() -> None:
         "✅ resolved after",  # the alert resolved once the templates were fixed
     ):
         assert seen in out, f"{seen!r} missing from:\n{out}"
+    # !status agrees with the alert even when it catches authelia between two restarts
+    assert re.search(r"🔴 authelia — (crash-looping \(alert open\)|restarting)", out), out
     url = re.search(r"homeserver: (http://127\.0\.0\.1:\d+)", out)
     assert url and re.search(r"operator\s+@operator-\w+:localhost\s+password: \S+", out)
     assert "Synapse stopped, demo stack and files removed" in out
@@ -87,3 +95,40 @@ def test_ctrl_c_stops_the_demo_and_cleans_up() -> None:
     url = re.search(r"Synapse on (http://127\.0\.0\.1:\d+)", out)
     assert url and not answers(url.group(1))
     assert demo_leftovers() == before
+
+
+def test_a_user_in_the_docker_group_can_run_the_demo() -> None:
+    """Nothing in the demo needs root: a plain user in the `docker` group runs it whole."""
+    if os.geteuid() != 0:
+        pytest.skip("these tests already run as a non-root user: the demo tests above prove it")
+    if sys.prefix != sys.base_prefix:
+        pytest.skip("run from a virtualenv: this test needs the plain interpreter to copy")
+    if subprocess.run(["id", DEMO_USER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", "--groups", "docker",
+                        "--shell", "/usr/sbin/nologin", DEMO_USER], check=True)  # fmt: skip
+    scratch = Path(tempfile.mkdtemp(prefix="opsbot-demo-user-", dir="/var/tmp"))
+    try:
+        scratch.chmod(0o755)
+        home = scratch / "home"
+        home.mkdir()
+        shutil.chown(home, DEMO_USER, DEMO_USER)
+        # This interpreter may live where other users cannot reach (root's home): hard links
+        # outside it are a view of the same files, with the packages installed for the tests.
+        python = scratch / "python"
+        subprocess.run(["cp", "-al", sys.base_prefix, str(python)], check=True)
+        exe = python / Path(sys.executable).relative_to(sys.base_prefix)
+        env = {
+            "HOME": str(home),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # its libpython too (the binary's rpath points into the unreachable original)
+            "LD_LIBRARY_PATH": str(python / "lib"),
+        }
+        done = subprocess.run(
+            ["runuser", "-u", DEMO_USER, "--", str(exe), "-m", "bot", "demo", "--exit"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=900, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "✅ resolved after" in done.stdout and "files removed" in done.stdout
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -61,6 +61,21 @@ class TestOverview:
             "Running without health check (1): cron (~1m)",
         ]
 
+    def test_a_crash_loop_caught_between_restarts_is_still_a_problem(self) -> None:
+        """The list call may see a looping service "running" for a moment; the watcher's
+        open alert says what it is."""
+        caught = [container("1", "authelia", "Up Less than a second", "running"),
+                  container("2", "web", "Up 3 hours (healthy)", "running")]  # fmt: skip
+        assert (
+            overview(caught).body.splitlines()[2]
+            == "Running without health check (1): authelia (<1s)"
+        )
+        lines = overview(caught, frozenset({"authelia"})).body.splitlines()
+        assert lines[:2] == [
+            "1/2 healthy · 1 restarting",
+            "🔴 authelia — crash-looping (alert open) · up <1s",
+        ]
+
     def test_all_healthy(self) -> None:
         body = overview([container("1", "web", "Up 3 hours (healthy)", "running")]).body
         assert body == "1/1 healthy\nHealthy (1): web (3h)"
