@@ -69,9 +69,9 @@ async def homeserver(workdir: Path, out: Out) -> AsyncIterator[Any]:
 
 
 @contextlib.asynccontextmanager
-async def demo_stack(workdir: Path, out: Out) -> AsyncIterator[DemoStack]:
+async def demo_stack(workdir: Path, out: Out, compose: list[str]) -> AsyncIterator[DemoStack]:
     """The incident stack, removed on exit."""
-    stack = DemoStack(f"opsbot-demo-{uuid.uuid4().hex[:6]}", workdir / "stack", compose_command())
+    stack = DemoStack(f"opsbot-demo-{uuid.uuid4().hex[:6]}", workdir / "stack", compose)
     out(f"· starting the demo stack (compose project {stack.project}) …")
     try:
         await asyncio.to_thread(stack.up)
@@ -105,9 +105,10 @@ async def run(out: Out, keep_running: bool) -> int:
     if not _synapse_available():
         out("opsbot demo needs Synapse: pip install 'opsbot[demo]'")
         return 2
+    compose = compose_command()  # before anything starts: no Docker, no demo
     with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp:
         workdir = Path(tmp)
-        async with homeserver(workdir, out) as server, demo_stack(workdir, out) as stack:
+        async with homeserver(workdir, out) as server, demo_stack(workdir, out, compose) as stack:
             people, passwords, bot = await _people(server, out)
             operator, approver = people["operator"], people["approver"]
             try:
@@ -164,7 +165,7 @@ def main(keep_running: bool) -> int:
         except asyncio.CancelledError:
             out("\n· stopped: everything was removed.")
             return 130
-        except (DemoError, ImageError, TimeoutError) as exc:
+        except (DemoError, ImageError, TimeoutError, RuntimeError, OSError) as exc:
             out(f"\nopsbot demo failed: {exc or 'timed out'}")
             return 1
 
