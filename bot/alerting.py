@@ -121,11 +121,12 @@ class Alerter:
         msgtype = "m.text" if alert.paged else "m.notice"
         await self.queue(self.room, events.edit(ref(alert.outbox_id), reply, msgtype=msgtype))
 
-    async def flush(self) -> None:
-        """Send the edits the throttle held back (the watcher's clock calls this each second)."""
+    async def flush(self, *, all_held: bool = False) -> None:
+        """Send the edits the throttle held back (the watcher's clock calls this each second;
+        shutdown sends every held edit)."""
         now = now_ms()
         for alert in list(self.held.values()):
-            if now - alert.last_edit_ms >= EDIT_GAP_MS:
+            if all_held or now - alert.last_edit_ms >= EDIT_GAP_MS:
                 await self._edit(alert)
 
     async def thread(self, alert: Alert, reply: Reply, mentions: list[str] | None = None) -> None:
@@ -147,7 +148,10 @@ class Alerter:
             return
         alert.resolved_ms = at_ms
         self.alerts.remove(alert)
-        await self._update(alert)
+        # the last edit is not throttled: a closed alert is not reloaded after a restart, so a
+        # held "resolved" would never reach the room
+        await self._edit(alert)
+        await self.store.alerts.save(alert.id, alert.state(), False)
         took = format_duration((at_ms - alert.opened_ms) / 1000)
         await self.thread(alert, Reply.text(f"✅ resolved after {took}"))
 

@@ -91,6 +91,10 @@ async def run(
         await chat.run(stop)
     finally:
         await background.close()
+        try:  # held alert edits go into the outbox: delivered now or after the restart
+            await alerter.flush(all_held=True)
+        except Exception:
+            log.exception("could not queue the held alert edits")
         await approvals.close()
         await dispatcher.close()
         await chat.close()

@@ -191,3 +191,19 @@ async def test_an_edit_the_throttle_held_is_sent_after_a_restart(store: Store) -
     await again.load()
     await again.flush()
     assert "api" in rec2.bodies()[-1] and "web" in rec2.bodies()[-1]
+
+
+async def test_the_throttle_never_holds_back_a_resolution_or_outlives_shutdown(
+    store: Store,
+) -> None:
+    a, rec = alerter(store, burst_window="1m")
+    await a.raise_incident(incident("web", "unhealthy", "failing streak 1"))
+    await a.raise_incident(incident("api", "unhealthy", "failing streak 1"))
+    assert len(rec.sent) == 1  # the edit naming api is held
+    await a.flush(all_held=True)  # what shutdown does
+    assert "api" in rec.bodies()[-1]
+    await a.resolve("web", int(time.time() * 1000))  # within a second: held
+    await a.resolve("api", int(time.time() * 1000))  # the alert closes: sent at once
+    assert rec.bodies()[-2].startswith("✅ resolved after")
+    assert rec.bodies()[-1].startswith("✅ resolved after")  # and its thread reply
+    assert await store.alerts.open() == []
