@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DIED_AFTER_MS = 3000  # a non-zero exit not followed by a start within this is a death
 EVIDENCE_LINES = 8
+KEY_CONTEXT = 200  # log lines read before the evidence, so a key's BEGIN line is seen
 
 
 @dataclass
@@ -182,12 +183,12 @@ class Watcher:
     async def _log_tail(self, service: str) -> list[str]:
         try:
             container, _ = await self.containers.resolve(service)
-            logs = await self.containers.logs(container, tail=EVIDENCE_LINES, since=None,
-                                              deadline=3.0)  # fmt: skip
+            logs = await self.containers.logs(container, tail=EVIDENCE_LINES + KEY_CONTEXT,
+                                              since=None, deadline=3.0)  # fmt: skip
         except CommandError:
             return []
-        lines = self.redact(strip_ansi(logs.text)).splitlines()[-EVIDENCE_LINES:]
-        return [line[:300] for line in lines]
+        text = await asyncio.to_thread(lambda: self.redact(strip_ansi(logs.text)))  # off the loop
+        return [line[:300] for line in text.splitlines()[-EVIDENCE_LINES:]]
 
     async def _raise(self, inc: Incident) -> None:
         log.info("incident: %s %s (%s)", inc.service, inc.kind, inc.summary)
@@ -258,7 +259,7 @@ class Watcher:
         """Deaths that stayed dead, recoveries that held, repeats, ended silences."""
         now = now_ms()
         hold = self.cfg.alerts.recovery_hold * 1000
-        for service, t in self.tracks.items():
+        for service, t in list(self.tracks.items()):  # events may add services meanwhile
             if t.died_check_ms and now >= t.died_check_ms:
                 t.died_check_ms = 0
                 if t.state == "exited" and t.exits:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from bot.arguments import Duration, Regex, Service
 from bot.commands import Context, Role, UsageError, command
@@ -13,9 +14,11 @@ from bot.reply import Attachment, Reply, code, esc, pre
 
 MAX_LINES = 2000
 GREP_WINDOW = 5000  # lines searched by --grep
+KEY_CONTEXT = 200  # lines read before the window and redacted with it: a key's BEGIN line
 INLINE_LINES = 40
 INLINE_BYTES = 16_000
 LINE_CHARS = 400  # inline lines are cut here; the attachment keeps them whole
+GREP_LINE_CHARS = 16_384  # --grep searches this much of each line
 GREP_SECONDS = 5.0
 
 
@@ -31,25 +34,27 @@ async def logs(
     """Show the last lines of a service's log, with secrets redacted.
 
     Default 50 lines, at most 2000. `--since 10m` keeps only recent output; `--grep REGEX`
-    keeps matching lines (case-insensitive) from the last 5000. More than 40 lines or 16 KB
-    come as a file, with the last lines inline. If Docker is slow to answer, you get what
-    arrived before the deadline.
+    keeps matching lines (RE2 syntax, case-insensitive) from the last 5000. More than 40
+    lines or 16 KB come as a file, with the last lines inline. If Docker is slow to answer,
+    you get what arrived before the deadline.
     """
     if not 1 <= lines <= MAX_LINES:
         raise UsageError(f"lines must be between 1 and {MAX_LINES}")
     container, _ = await ctx.containers.resolve(service)
     deadline = ctx.config.docker.logs_timeout
+    window = GREP_WINDOW if grep else lines
     result = await ctx.containers.logs(
         container,
-        tail=GREP_WINDOW if grep else lines,
+        tail=window + KEY_CONTEXT,
         since=time.time() - since if since else None,
         deadline=deadline,
     )
-    # Redact before anything is cut: a truncated secret no longer matches its pattern.
-    text = ctx.redact(strip_ansi(result.text))
-    found = text.splitlines()
-    if grep is not None:
-        found = await _grep(found, grep)
+    # Megabytes of text to clean, redact and search: a worker thread's job, not the loop's.
+    found = await asyncio.to_thread(_select, result.text, ctx.redact, window, grep)
+    if found is None:
+        raise UsageError(
+            f"the pattern took longer than {GREP_SECONDS:.0f} s to search; simplify it"
+        )
     found = found[-lines:]
 
     what = f"`{container.service}` — last {len(found)} line{'s' if len(found) != 1 else ''}"
@@ -68,12 +73,8 @@ async def logs(
     if not found:
         return Reply.text("\n".join([f"{what}: nothing.", *notes]))
 
-    full = "\n".join(found)
-    attachment = None
-    shown = found
-    if len(found) > INLINE_LINES or len(full.encode()) > INLINE_BYTES:
-        shown = _tail_within(found, INLINE_LINES, INLINE_BYTES // 2)
-        attachment = Attachment(f"{container.service}.log", (full + "\n").encode())
+    shown, attachment = await asyncio.to_thread(_layout, found, container.service)
+    if attachment is not None:
         notes.append(f"Showing the last {len(shown)} lines; the full output is attached.")
     inline = "\n".join(_cut(line) for line in shown)
     body = "\n".join([what + ":", inline, *notes])
@@ -87,16 +88,40 @@ async def logs(
     return Reply(body=body, html=html, attachment=attachment)
 
 
-async def _grep(lines: list[str], regex: Regex) -> list[str]:
-    def run() -> list[str]:
-        return [line for line in lines if regex.pattern.search(line)]
+def _select(
+    raw: str, redact: Callable[[str], str], window: int, grep: Regex | None
+) -> list[str] | None:
+    """Blocking: the last ``window`` lines, then those ``grep`` finds (None: it ran too long).
 
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(run), timeout=GREP_SECONDS)
-    except TimeoutError:
-        raise UsageError(
-            f"the pattern took longer than {GREP_SECONDS:.0f} s to search; simplify it"
-        ) from None
+    The whole text is redacted before it is cut: a truncated secret no longer matches its
+    pattern, and a private key whose BEGIN line lies just before the window is still a key.
+    """
+    found = redact(strip_ansi(raw)).splitlines()[-window:]
+    return found if grep is None else _grep(found, grep, time.monotonic() + GREP_SECONDS)
+
+
+def _grep(lines: list[str], regex: Regex, stop: float) -> list[str] | None:
+    """The lines ``regex`` finds in their first GREP_LINE_CHARS characters; None past ``stop``.
+
+    RE2's time is linear in the text, but its factor grows with the pattern (`.{0,999}x`):
+    the clock, read between lines, bounds any search. RE2 releases the GIL while it matches.
+    """
+    found = []
+    for line in lines:
+        if regex.pattern.search(line[:GREP_LINE_CHARS]) is not None:
+            found.append(line)
+        if time.monotonic() > stop:
+            return None
+    return found
+
+
+def _layout(found: list[str], service: str) -> tuple[list[str], Attachment | None]:
+    """Blocking: the lines shown inline and, when not all of them fit, the file with all."""
+    full = "\n".join(found)
+    if len(found) <= INLINE_LINES and len(full.encode()) <= INLINE_BYTES:
+        return found, None
+    attachment = Attachment(f"{service}.log", (full + "\n").encode())
+    return _tail_within(found, INLINE_LINES, INLINE_BYTES // 2), attachment
 
 
 def _tail_within(lines: list[str], count: int, max_bytes: int) -> list[str]:

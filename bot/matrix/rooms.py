@@ -42,8 +42,9 @@ class Rooms:
                     log.warning("cannot join %s yet (%s); invite me there", room_id, resp.message)
 
     async def power(self, room: MatrixRoom, user: str) -> int | None:
-        """The user's effective power level in the room (None unless roles use it)."""
-        if not self.access.power_levels:
+        """The user's effective power level in a command room; None elsewhere (a direct chat
+        its creator controls, the alert room) and unless roles use power levels at all."""
+        if not self.access.power_levels or room.room_id not in self.cfg.command_rooms:
             return None
         if room.room_id not in self._creators:  # v12: the room id names the create event
             resp = await self.client.room_get_event(room.room_id, "$" + room.room_id[1:])

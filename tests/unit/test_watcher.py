@@ -168,3 +168,24 @@ async def test_a_loop_is_announced_once_not_on_every_turn(
         if alerts.raised:
             w.silent["authelia"] = alerts.raised[-1]  # as if announced (held by a silence)
     assert len(alerts.raised) == 1
+
+
+async def test_the_clock_survives_an_event_that_adds_a_service_meanwhile(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
+    """tick() awaits inside its loop; an event handled meanwhile may add a service."""
+    w, alerts = watcher
+    t = w.track("authelia")
+    t.state, t.died_check_ms = "exited", 1
+    t.exits.append((1, 1))
+    w.track("zz-later")  # the loop goes on after authelia
+
+    async def raise_and_meanwhile_an_event(inc: Incident) -> None:
+        alerts.raised.append(inc)
+        newcomer = DockerEvent("c2", "stack-new-1", "newcomer", "start", None, None, None, 2)
+        await w.on_event(newcomer)
+
+    alerts.raise_incident = raise_and_meanwhile_an_event  # type: ignore[method-assign]
+    await w.tick()
+    assert [i.kind for i in alerts.raised] == ["died"]
+    assert "newcomer" in w.tracks
