@@ -12,14 +12,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
-from bot import app
-from bot.audit_key import AuditKeyError, audit_key
+from bot import app, redact_cli
+from bot.audit_key import AuditKeyError, open_store
 from bot.config import Config, ConfigError, load_config
 from bot.config_actions import ENV_HTTP_LISTEN
 from bot.literals import literal_secrets
 from bot.matrix import FatalLoginError
 from bot.redact import JsonLogFormatter, RedactingFormatter, Redactor
-from bot.store import Store
 from bot.store.audit import describe
 
 log = logging.getLogger("opsbot")
@@ -32,6 +31,14 @@ def check_config(path: str) -> int:
     except ConfigError as exc:
         print(f"{path}: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    from bot.compose_cli import host_problems  # noqa: PLC0415 (only check-config needs it)
+
+    missing = asyncio.run(host_problems(cfg.rebuild))  # the programs !rebuild runs
+    if missing:
+        print(f"{path}: {len(missing)} problem(s) on this host:", file=sys.stderr)
+        for problem in missing:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     rooms = ", ".join(cfg.matrix.command_rooms)
@@ -78,7 +85,7 @@ def audit_verify(path: str) -> int:
     cfg = load_config(path, os.environ)
 
     async def verify() -> int:
-        store = await Store.open(cfg.data_dir / "opsbot.db", audit_key(cfg, os.environ))
+        store = await open_store(cfg, os.environ)
         try:
             verdict = await store.audit.verify()
         finally:
@@ -144,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import demo  # noqa: PLC0415 (only the demo needs it)
 
         return demo.main(keep_running=not parser.parse_args(args[1:]).exit)
+    if args and args[0] == "redact":
+        return redact_cli.main(args[1:])
     if args and args[0] == "check-config":
         parser = argparse.ArgumentParser(prog="opsbot check-config")
         parser.add_argument("path", help="the YAML config file to validate")
@@ -151,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="opsbot",
         description="A Matrix chat-ops bot for Docker Compose stacks. "
-        "Also: `opsbot demo`, `opsbot check-config PATH`, `opsbot audit verify --config PATH`.",
+        "Also: `opsbot demo`, `opsbot check-config PATH`, `opsbot audit verify --config PATH`, "
+        "`opsbot redact --config PATH` (stdin to stdout, redacted).",
     )
     parser.add_argument("--config", required=True, help="path to config.yaml")
     parser.add_argument("--log-level", default=os.environ.get("OPSBOT_LOG_LEVEL", "INFO"))

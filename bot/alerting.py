@@ -16,6 +16,7 @@ from bot.events import Reaction
 from bot.incidents import SEVERE, Alert, Incident, related, render
 from bot.reply import Reply
 from bot.store import AuditEntry, Store
+from bot.store.audit import describe
 
 log = logging.getLogger(__name__)
 EDIT_GAP_MS = 1000  # at most one edit of an alert message per second
@@ -97,8 +98,7 @@ class Alerter:
         content = events.message(reply, msgtype="m.text" if mentions else "m.notice",
                                  mentions=mentions)  # fmt: skip
         content["org.opsbot.alert"] = {"services": sorted(alert.incidents)}
-        alert.outbox_id = await self.queue(self.room, content)
-        alert.id = await self.store.alerts.add(alert.outbox_id, alert.state())
+        alert.id, alert.outbox_id = await self.store.alerts.add(self.room, content, alert.state())
         self.alerts.append(alert)
 
     async def _update(self, alert: Alert, page: list[str] | None = None) -> None:
@@ -164,7 +164,8 @@ class Alerter:
             if not alert.acked_by and now - alert.last_sent_ms >= every:
                 alert.last_sent_ms = now
                 text = "still firing: " + ", ".join(sorted(alert.failing()))
-                await self.thread(alert, Reply.text(text), list(self.cfg.alerts.oncall) or None)
+                page = list(self.cfg.alerts.oncall) if alert.paged else None  # as the first time
+                await self.thread(alert, Reply.text(text), page or None)
                 await self.store.alerts.save(alert.id, alert.state(), True)
 
     async def on_reaction(self, reaction: Reaction) -> None:
@@ -198,6 +199,15 @@ class Alerter:
             f"🔏 audit head: row {verdict.head_id}, {verdict.head_hash} ({state}). Check: {check}."
         )
         await self.notice(Reply.text(text))
+        if verdict.ok:
+            await self.store.audit.remember_posted(verdict.head_id, verdict.head_hash)
+
+    async def check_audit(self) -> None:
+        """At start: a broken or shortened audit trail is said in the alert room at once."""
+        verdict = await self.store.audit.verify()
+        if not verdict.ok:
+            log.error("%s", describe(verdict))
+            await self.notice(Reply.text(f"🚨 {describe(verdict)}"))
 
     async def notice(self, reply: Reply) -> int:
         """A plain notice in the alert room (summaries, Docker outages); its outbox id."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 
 from bot.alerting import Alerter
 from bot.approvals import Approvals
-from bot.audit_key import audit_key
+from bot.audit_key import open_store
 from bot.commands import Registry
 from bot.config import Config
 from bot.containers import Containers
@@ -38,7 +39,7 @@ async def run(
     """Run the bot until ``stop`` is set (or forever); ``ready`` is set once it is listening."""
     stop = stop or asyncio.Event()
     ready = ready or asyncio.Event()
-    store = await Store.open(config.data_dir / "opsbot.db", audit_key(config, os.environ))
+    store = await open_store(config, os.environ)
     containers = Containers(config.docker)
     redact = Redactor(
         literals_of(config.secrets(), config.redact_literals, config.redact_env_files)
@@ -68,7 +69,7 @@ async def run(
     approvals.execute = dispatcher.execute
     approvals.after_action = alerter.anchor  # privileged actions publish the audit head
     background.spawn(approvals.run(ready), "approvals")
-    background.spawn(every(DAY, alerter.anchor, "daily audit head"), "audit head")
+    housekeeping(background, config, store, alerter)
     background.spawn(watcher.run(), "watcher")
     if config.http_listen is not None:
 
@@ -101,3 +102,15 @@ async def run(
         await containers.close()
         await store.close()
         log.info("stopped")
+
+
+def housekeeping(background: TaskSet, config: Config, store: Store, alerter: Alerter) -> None:
+    """The audit trail checked at start and its head posted daily; old records forgotten."""
+
+    async def prune() -> None:
+        before = int(time.time() * 1000) - int(config.retention * 1000)
+        log.info("retention: forgot %s", await store.prune(before))
+
+    background.spawn(alerter.check_audit(), "audit check")
+    background.spawn(every(DAY, alerter.anchor, "daily audit head"), "audit head")
+    background.spawn(every(DAY, prune, "retention"), "retention")

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from bot import cards, events
 from bot.access import role_of
-from bot.commands import Plan, Role
+from bot.approval_rules import Verdict, now_ms, refusal_of
+from bot.commands import Plan, Role, UsageError
 from bot.config import Config
 from bot.dispatch import Message
 from bot.events import Reaction
@@ -34,11 +35,6 @@ class ChatPort(Protocol):
     async def react(self, room_id: str, event_id: str, key: str) -> None: ...
     async def queue(self, room_id: str, content: dict[str, Any], kind: str = ...) -> int: ...
     async def annotations(self, room_id: str, event_id: str) -> list[Reaction]: ...
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds (what Matrix timestamps use)."""
-    return int(time.time() * 1000)
 
 
 class Approvals:
@@ -81,8 +77,10 @@ class Approvals:
             warning=plan.warning,
             approver_role=int(plan.approver_role),
             state="pending",
+            requester_power=msg.power,
         )
-        await self.store.requests.add(req)
+        if not await self.store.requests.add(req):
+            raise UsageError(await self._busy(plan.service))
         await self._audit(
             req, "requested", msg.sender, f"{req.summary}; needs {Role(req.approver_role)}"
         )
@@ -98,6 +96,16 @@ class Approvals:
             await self.chat.react(msg.room_id, card_id, key)
         return req
 
+    async def _busy(self, service: str) -> str:
+        """Why a second request for ``service`` is refused: the open one, by id."""
+        other = await self.store.requests.active(service)
+        if other is None:
+            return f"another request for `{service}` was being made at the same moment; try again"
+        verb = {"pending": "waits for approval", "approved": "is approved and about to start",
+                "running": "is running"}[other.state]  # fmt: skip
+        asked = f"`{self.cfg.matrix.prefix}{other.command} {service}` by {other.requester}"
+        return f"{asked} {verb} (request `{other.id}`): decide that one, or wait until it is done"
+
     def on_reaction(self, reaction: Reaction) -> None:
         """A reaction arrived in a command room (sync callback: work runs as a task)."""
         verdict = cards.verdict(reaction.key)
@@ -107,28 +115,22 @@ class Approvals:
     async def _on_reaction(self, reaction: Reaction, approve: bool) -> None:
         req = await self.store.requests.by_card(reaction.target)
         if req is not None:
-            await self.decide(
-                req, reaction.sender, approve, reaction.event_id, reaction.ts_ms, reaction.power
-            )
+            role = role_of(reaction.sender, self.cfg.access, reaction.power)
+            verdict = Verdict(reaction.sender, role, reaction.room_id, reaction.event_id,
+                              reaction.ts_ms)  # fmt: skip
+            await self.decide(req, verdict, approve)
 
-    async def decide_by_id(self, request_id: str, sender: str, approve: bool) -> str:
+    async def decide_by_id(self, request_id: str, who: Verdict, approve: bool) -> str:
         """`!approve <id>` / `!deny <id>`: the answer to show the sender."""
         req = await self.store.requests.get(request_id.lower())
         if req is None:
             return f"no request `{request_id[:12]}` — the id is on the approval card"
-        return await self.decide(req, sender, approve, "", now_ms())
+        return await self.decide(req, who, approve)
 
-    async def decide(
-        self,
-        req: Request,
-        sender: str,
-        approve: bool,
-        event_id: str,
-        at_ms: int,
-        power: int | None = None,
-    ) -> str:
+    async def decide(self, req: Request, who: Verdict, approve: bool) -> str:
         """Apply one person's verdict; returns what happened, in words."""
-        refusal = self._refusal(req, sender, approve, at_ms, power)
+        sender, event_id = who.sender, who.event_id
+        refusal = refusal_of(req, who, approve, self.cfg)
         if refusal:
             await self._audit(req, "ignored", sender, refusal, outcome="denied")
             return refusal
@@ -155,23 +157,6 @@ class Approvals:
         self.tasks.spawn(self._start_after_grace(moved), f"request {req.id}")
         return f"request `{req.id}` approved"
 
-    def _refusal(
-        self, req: Request, sender: str, approve: bool, at_ms: int, power: int | None = None
-    ) -> str:
-        if req.state != "pending":
-            return f"request `{req.id}` is already {req.state}"
-        if at_ms >= req.expires_ms or now_ms() >= req.expires_ms:
-            return f"request `{req.id}` has expired"
-        if not approve and sender == req.requester:
-            return ""  # the requester may always withdraw their own request
-        role = role_of(sender, self.cfg.access, power)
-        needed = Role(req.approver_role)
-        if role is None or role < needed:
-            return f"{sender} may not decide request `{req.id}`: it needs the {needed} role"
-        if approve and self.cfg.approvals.two_person and sender == req.requester:
-            return f"{sender} asked for request `{req.id}` and cannot approve it too"
-        return ""
-
     def on_redaction(self, room_id: str, redacted: str) -> None:
         """An event was redacted: maybe an approving reaction being withdrawn."""
         self.tasks.spawn(self._withdraw(redacted), f"redaction {redacted}")
@@ -190,6 +175,9 @@ class Approvals:
         grace = self.cfg.approvals.grace
         await self._show(req, grace=grace)
         await asyncio.sleep(grace)
+        if now_ms() >= req.expires_ms:  # e.g. approved, then the bot was down for long
+            await self._expire_approved(req)
+            return
         running = await self.store.requests.move(
             req.id, ("approved",), "running", started_ms=now_ms()
         )
@@ -248,6 +236,15 @@ class Approvals:
             if moved is not None:
                 await self._audit(moved, "expired", self.bot_user, "nobody approved in time")
                 await self._show(moved)
+
+    async def _expire_approved(self, req: Request) -> None:
+        note = "approved, but it did not start before the request expired (I was down?)"
+        moved = await self.store.requests.move(
+            req.id, ("approved",), "expired", finished_ms=now_ms(), result=note
+        )
+        if moved is not None:
+            await self._audit(moved, "expired", self.bot_user, note)
+            await self._show(moved, note=f"Nothing was done: {note}; ask again if still needed.")
 
     async def resume(self) -> None:
         """Fail what was cut off mid-run (never re-run it), restart approved ones, and

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.config import Config
+from bot.store import Store, chained_rows
 
 log = logging.getLogger(__name__)
 ENV_AUDIT_KEY = "OPSBOT_AUDIT_KEY"
@@ -19,15 +20,34 @@ class AuditKeyError(Exception):
     """The configured key cannot be read."""
 
 
-def audit_key(config: Config, environ: Mapping[str, str]) -> bytes:
-    """The HMAC key for the audit chain."""
+async def open_store(config: Config, environ: Mapping[str, str]) -> Store:
+    """Open the store with the audit key; refuse to make up a new key for a chain that
+    exists (every row would then fail `verify`)."""
+    path = config.data_dir / "opsbot.db"
+    return await Store.open(path, audit_key(config, environ, chained=await chained_rows(path)))
+
+
+def audit_key(config: Config, environ: Mapping[str, str], *, chained: int = 0) -> bytes:
+    """The HMAC key for the audit chain; ``chained``: how many chained rows exist already."""
     if environ.get(ENV_AUDIT_KEY):
         return environ[ENV_AUDIT_KEY].encode()
-    if config.audit_key_file is None:
-        return key_file(config.data_dir / "audit.key")
-    if not config.audit_key_file.exists():
-        raise AuditKeyError(f"audit.key_file {config.audit_key_file} does not exist")
-    return key_file(config.audit_key_file)
+    path = config.audit_key_file or config.data_dir / "audit.key"
+    if config.audit_key_file is not None and not path.exists():
+        raise AuditKeyError(f"audit.key_file {path} does not exist")
+    if chained and not path.exists():
+        raise AuditKeyError(
+            f"the audit trail in {config.data_dir / 'opsbot.db'} has {chained} chained rows, "
+            f"but its key {path} is missing: restore the key (or set {ENV_AUDIT_KEY}). "
+            "A new key would make every existing row fail `opsbot audit verify`."
+        )
+    if path.resolve().is_relative_to(config.data_dir.resolve()):
+        log.warning(
+            "the audit key %s is in the data directory: whoever can change the database can "
+            "read it and forge rows. Keep it elsewhere (audit.key_file, or %s).",
+            path,
+            ENV_AUDIT_KEY,
+        )
+    return key_file(path)
 
 
 def key_file(path: Path) -> bytes:

@@ -97,6 +97,9 @@ class AccessConfig:
     power_levels: tuple[tuple[str, int], ...] = ()  # role → lowest room power level granting it
 
 
+RETENTION = 90 * 86400.0  # data.retention: how long finished requests and old messages stay
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
@@ -115,6 +118,7 @@ class Config:
     redact_literals: tuple[str, ...] = field(default=(), repr=False)
     redact_env_files: tuple[Path, ...] = ()
     http_listen: tuple[str, int] | None = None  # /healthz and /metrics (host, port)
+    retention: float = RETENTION
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value the bot knows, for redaction."""
@@ -131,7 +135,7 @@ def _secret(value: Any) -> Secret:
 TOP_KEYS = (
     "audit", "redact",
     "matrix", "data_dir", "docker", "access", "approvals", "protected",
-    "restart_budget", "health_wait", "rebuild", "alerts", "http",
+    "restart_budget", "health_wait", "rebuild", "alerts", "http", "data",
 )  # fmt: skip
 
 
@@ -274,6 +278,8 @@ def parse_config(raw: Any, environ: Mapping[str, str], base: Path | None = None)
 
     settings = actions(r, top, base)
     settings["http_listen"] = http_listen(r, top, environ)
+    kept = r.section(top.get("data"), "data", ("retention",))
+    settings["retention"] = r.get(kept, "data", "retention", duration, None) or RETENTION
     data_dir = Path(r.get(top, "", "data_dir", string(), "./data") or "./data")
     if base is not None and not data_dir.is_absolute():
         data_dir = base / data_dir

@@ -31,12 +31,6 @@ class ApprovalsConfig:
     grace: float = 3.0  # seconds between approval and start, to withdraw a mistaken approval
 
 
-DEFAULT_ROLLBACK = (
-    "docker", "compose", "-p", "{project}", "up", "-d",
-    "--no-deps", "--force-recreate", "--no-build", "{service}",
-)  # fmt: skip
-
-
 @dataclass(frozen=True)
 class RebuildConfig:
     """The template → build → deploy pipeline that `!rebuild` runs for one service."""
@@ -44,7 +38,9 @@ class RebuildConfig:
     workdir: Path | None = None
     steps: tuple[tuple[str, ...], ...] = ()
     timeout: float = 900.0
-    rollback: tuple[str, ...] = DEFAULT_ROLLBACK
+    # None: the default, `<compose> -p {project} up -d --no-deps --force-recreate --no-build
+    # {service}` with the Compose CLI the steps use, else the one installed (see compose_cli)
+    rollback: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +78,7 @@ def actions(r: Reader, top: dict[str, Any], base: Path | None) -> dict[str, Any]
         workdir=where,
         steps=r.get(rb, "rebuild", "steps", argv_list, ()) or (),
         timeout=r.get(rb, "rebuild", "timeout", duration, 900.0) or 900.0,
-        rollback=r.get(rb, "rebuild", "rollback", argv, DEFAULT_ROLLBACK) or DEFAULT_ROLLBACK,
+        rollback=r.get(rb, "rebuild", "rollback", argv),
     )
     if rebuild.steps and rebuild.workdir is None:
         r.problems.append("rebuild.workdir: required when rebuild.steps are set")

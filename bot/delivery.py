@@ -11,7 +11,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.store import Store
+from bot.events import message
+from bot.reply import Reply
+from bot.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +32,29 @@ class Unreachable(Exception):
     """The homeserver could not take an event right now (network, 5xx or rate limit)."""
 
 
-class Courier:
-    """Sends the store's outbox FIFO; an event leaves the queue only once the server took it."""
+MAX_ATTEMPTS = 5  # failed attempts (outages not counted) before an item is dropped
 
-    def __init__(self, store: Store, send_once: SendOnce, backoff_cap: float) -> None:
+
+class Courier:
+    """Sends the store's outbox FIFO; an event leaves the queue once the server took it, or
+    once it failed MAX_ATTEMPTS times for a reason other than an outage (then it is dropped,
+    logged, and the command room is told once, so one bad item never wedges the rest)."""
+
+    def __init__(
+        self, store: Store, send_once: SendOnce, backoff_cap: float, tell_room: str = ""
+    ) -> None:
         self.store = store
         self.send_once = send_once
         self.backoff_cap = backoff_cap
+        self.tell_room = tell_room  # where to say that messages to some room are dropped
         self.online = False
-        self.wake = asyncio.Event()
+        self.wake = store.outbox.added
+        self._told: set[str] = set()
 
     async def run(self) -> None:
         """Deliver forever (cancel to stop)."""
         backoff = 1.0
+        prefix = await self.store.txn_prefix()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=backoff)
@@ -50,24 +62,58 @@ class Courier:
             if not self.online:
                 continue
             try:
-                for item in await self.store.outbox.head():
-                    content = await self._resolve(item.content)
-                    sent = None
-                    if content is not None:
-                        # the transaction id makes a resend after a lost response harmless
-                        sent = await self.send_once(
-                            item.room_id, item.event_type, content, f"ob{item.id}"
-                        )
-                    await self.store.outbox.done(item.id, sent or "")
-                backoff = 1.0
+                clean = await self._pass(prefix)
             except Unreachable as exc:
                 log.info("outbox waits: %s", exc)
+                clean = False
+            if not clean:  # wait before trying again (new items still wake it)
                 backoff = min(backoff * 2, self.backoff_cap)
-            except Exception:  # never let delivery die; the items stay queued
-                log.exception("outbox delivery failed")
-                backoff = min(backoff * 2, self.backoff_cap)
+                continue
+            backoff = 1.0
             if await self.store.outbox.size():
                 self.wake.set()
+
+    async def _pass(self, prefix: str) -> bool:
+        """Send the oldest items in order; False at the first one that must be retried."""
+        for item in await self.store.outbox.head():
+            if not await self._deliver(item, f"{prefix}.ob{item.id}"):
+                return False
+        return True
+
+    async def _deliver(self, item: OutboxItem, tx_id: str) -> bool:
+        """Send one item; False when it failed and should be retried after a pause."""
+        try:
+            content = await self._resolve(item.content)
+            if content is None:  # what it points at was never delivered
+                await self.store.outbox.fail(item.id, "refers to a message that was not sent")
+                return True
+            # the transaction id makes a resend after a lost response harmless
+            sent = await self.send_once(item.room_id, item.event_type, content, tx_id)
+        except Unreachable:
+            raise
+        except Exception as exc:
+            log.exception("outbox: could not send item %d to %s", item.id, item.room_id)
+            reason = f"{type(exc).__name__}: {exc}"
+            if await self.store.outbox.failed_attempt(item.id, reason, MAX_ATTEMPTS):
+                await self._dropped(item, reason)
+                return True
+            return False
+        if sent:
+            await self.store.outbox.done(item.id, sent)
+        else:
+            await self.store.outbox.fail(item.id, "refused by the homeserver")
+            await self._dropped(item, "refused by the homeserver")
+        return True
+
+    async def _dropped(self, item: OutboxItem, reason: str) -> None:
+        log.error("outbox: dropped a message to %s after trying: %s", item.room_id, reason)
+        if item.room_id in self._told or not self.tell_room or item.room_id == self.tell_room:
+            return
+        self._told.add(item.room_id)
+        text = (f"⚠ I could not deliver a message to {item.room_id} ({reason[:200]}) and "
+                "dropped it. Am I invited to and joined in that room? Later messages to it are "
+                "tried again; I say this once.")  # fmt: skip
+        await self.store.outbox.put(self.tell_room, "m.room.message", message(Reply.text(text)))
 
     async def send_now(
         self, room_id: str, kind: str, content: dict[str, Any], within: float

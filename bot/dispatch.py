@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shlex
@@ -180,6 +181,8 @@ class Dispatcher:
                 raise RuntimeError(f"{name} asked for approval where it cannot") from None
             try:
                 await self.approvals.open(msg, name, shlex.join(args), need.plan)
+            except CommandError as exc:  # e.g. the service has an open request already
+                return exc.outcome, Reply.text(str(exc)), str(exc)
             except Exception:
                 log.exception("could not open an approval request for %s", name)
                 text = "I could not post the approval card, so nothing will run; try again."
@@ -198,16 +201,18 @@ class Dispatcher:
     async def execute(self, req: Request, progress: Progress) -> tuple[str, Reply, str]:
         """Run an approved request's command (for the approvals module)."""
         cmd = self.registry.get(req.command)
-        role = role_of(req.requester, self.config.access)
+        role = role_of(req.requester, self.config.access, req.requester_power)
         if cmd is None or role is None or role < cmd.role:
             text = f"{req.requester} may no longer use `{self.config.matrix.prefix}{req.command}`"
             return "denied", Reply.text(text), text
-        msg = Message(req.room_id, req.command_event_id, req.requester, "", req.thread_root, 0)
+        msg = Message(req.room_id, req.command_event_id, req.requester, "", req.thread_root, 0,
+                      req.requester_power)  # fmt: skip
         outcome, reply, details = await self._run(
             msg, cmd, role, split_args(req.args), req, progress
         )
         assert reply is not None  # an approved request never asks again
-        return outcome, self._redacted(reply).bounded(), self.redact(details)
+        safe = await asyncio.to_thread(self._redacted, reply)  # megabytes: off the event loop
+        return outcome, safe.bounded(), await asyncio.to_thread(self.redact, details)
 
     def _may_refuse(self, msg: Message) -> bool:
         """At most REFUSALS_PER_MINUTE refusal replies per person and room."""
@@ -230,7 +235,7 @@ class Dispatcher:
         )
 
     async def _send(self, msg: Message, reply: Reply) -> None:
-        safe = self._redacted(reply).bounded()
+        safe = (await asyncio.to_thread(self._redacted, reply)).bounded()  # off the event loop
         try:
             await self.send(msg, safe)
         except Exception:
@@ -241,8 +246,11 @@ class Dispatcher:
         if attachment is not None:
             text = self.redact(attachment.data.decode("utf-8", errors="replace"))
             attachment = Attachment(attachment.filename, text.encode(), attachment.mimetype)
-        html = self.redact(reply.html) if reply.html is not None else None
-        return replace(reply, body=self.redact(reply.body), html=html, attachment=attachment)
+        body = self.redact(reply.body)
+        html = reply.html
+        if html is not None:  # the HTML may spell a secret differently: never trust it then
+            html = Reply.text(body).html if body != reply.body else self.redact(html)
+        return replace(reply, body=body, html=html, attachment=attachment)
 
     async def _audit(
         self, msg: Message, name: str, args: str, outcome: str, started: float, details: str

@@ -65,12 +65,12 @@ def message(
 def edit(event_id: str, reply: Reply, *, msgtype: str = "m.notice") -> dict[str, Any]:
     """An `m.replace` edit of ``event_id``: the full new content plus a `* ` fallback."""
     new = message(reply, msgtype=msgtype)
-    content = {**new, "body": f"* {reply.body}", "m.new_content": new}
+    content = {**new, "body": f"* {defuse(reply.body)}", "m.new_content": new}
     content.pop("formatted_body", None)
     content.pop("format", None)
     if reply.html is not None:
         content["format"] = HTML
-        content["formatted_body"] = f"* {reply.html}"
+        content["formatted_body"] = f"* {defuse(reply.html)}"
     content["m.relates_to"] = {"rel_type": "m.replace", "event_id": event_id}
     return content
 

@@ -8,90 +8,18 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from bot.literals import encoded_forms
+from bot.private_keys import redact_pem_blocks
+from bot.secret_patterns import RULES, Rule
+
 __all__ = ["REDACTIONS", "Redactor", "strip_ansi"]
 
-_R = r"(?!\[REDACTED:)"  # a secret never starts with an existing marker, so markers stay put
 _MAX_PASSES = 4
 _MIN_LITERAL = 4
 
-_KEYS = (
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|cookie|sess(?:ion)?[_-]?id"
-    r"|(?:api|access|private|auth|signing|encryption|master)[_-]?key"
-)
-# key name, optional closing quote, separator; no leading \b so `DB_PASSWORD` and `X-Api-Key` match.
-_KV = rf"(?i)(?:{_KEYS})[\w.-]{{0,20}}[\"']?[ \t]{{0,32}}(?:=>|:=|=|:)[ \t]{{0,32}}"
-_AUTH = r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]{0,32}[:=][ \t]{0,32}[\"']?"
-_TOKEN = r"[A-Za-z0-9._~+/=-]"
-
-# (kind, pattern), applied in order. Where a pattern has a group named `secret` only that group
-# is replaced (the key name stays visible), otherwise the whole match. Every quantifier that can
-# be retried from many start positions is bounded or anchored at the start of a run, so a pass
-# is linear-ish even on adversarial megabyte inputs. Hashes come before kv-secret so that a hash
-# containing `,`/`=`/`$` is replaced whole rather than cut at its first comma.
-_SPECS: tuple[tuple[str, str], ...] = (
-    (
-        "argon2-hash",
-        r"\$argon2(?:id|i|d)\$(?:v=\d{1,10}\$)?[a-z]{1,8}=[^$\s,]{1,64}"
-        r"(?:,[a-z]{1,8}=[^$\s,]{1,64}){0,8}\$[A-Za-z0-9+/=.-]{1,1024}(?:\$[A-Za-z0-9+/=.-]{1,1024})?",
-    ),
-    ("bcrypt-hash", r"\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}"),
-    # sha256/512-crypt, yescrypt, scrypt, pbkdf2 (e.g. Authelia's other hash formats)
-    (
-        "crypt-hash",
-        r"\$(?:[567y]|pbkdf2(?:-sha\d{1,3})?|scrypt)\$[^\s$'\"]{1,256}"
-        r"(?:\$[^\s$'\"]{1,1024}){1,4}",
-    ),
-    ("jwt", r"(?<![A-Za-z0-9_-])ey[A-Za-z0-9_-]{10,}\.ey[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*={0,2}"),
-    # synapse syt_/syr_ and matrix-authentication-service mat_/mar_/mct_/mcr_ tokens
-    (
-        "matrix-token",
-        r"\b(?:sy[tr]_[A-Za-z0-9+/=-]{1,400}_[A-Za-z0-9]{20}_[A-Za-z0-9]{6}"
-        r"|m(?:at|ar|ct|cr)_[A-Za-z0-9]{30}_[A-Za-z0-9]{6})\b",
-    ),
-    ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_\w{82,251})\b"),
-    ("gitlab-pat", r"\bgl(?:pat|ptt|dt|rt|ft|cbt|imt|soat)-[\w.-]{20,255}"),
-    ("slack-token", r"\bxox[abeoprs]-[0-9A-Za-z-]{10,255}"),
-    ("aws-akid", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b"),
-    # The user may be empty (redis://:pw@host) but never holds `[`, so a marker's `:` is no
-    # separator; the password runs to the last `@` before a `/` (unescaped `@` in passwords).
-    (
-        "url-credentials",
-        r"(?i)\b[a-z][a-z0-9+.-]{1,15}://[^\s:/@\[\]]{0,64}:" + _R + r"(?P<secret>[^\s/]{1,128})@",
-    ),
-    (
-        "auth-header",
-        _AUTH + r"(?:(?:bearer|basic|token|digest)[ \t]{1,32})?"
-        r"(?!\[REDACTED:|(?:bearer|basic|token|digest)\b)(?P<secret>" + _TOKEN + r"{4,})",
-    ),
-    ("bearer-token", r"(?i)\bbearer[ \t]{1,32}" + _R + r"(?P<secret>" + _TOKEN + r"{8,})"),
-    (
-        "query-secret",
-        r"(?i)[?&#;](?:access_token|refresh_token|id_token|token|api[_-]?key|key|"
-        r"password|passwd|secret|client_secret|sig|signature|auth|jwt|session_?id|sid)="
-        + _R
-        + r"(?P<secret>[^&\s\"'<>]{4,})",
-    ),
-    # quoted value: may contain spaces, ends at the matching quote
-    (
-        "kv-secret",
-        _KV + r"(?P<q>[\"'])" + _R + r"(?P<secret>(?:\\.|(?!(?P=q))[^\\\r\n]){1,1024})(?P=q)",
-    ),
-    # bare value (maybe after an HTML-escaped quote); `token: Bearer abc...` keeps the scheme
-    (
-        "kv-secret",
-        _KV + r"(?:[\"']|&quot;|&#x?27;|&#39;)?(?:(?:bearer|basic|token)[ \t]{1,8})?"
-        r"(?!\[REDACTED:|(?:bearer|basic|token)\b)(?P<secret>[^\s\"',;<>]{6,})",
-    ),
-)
 REDACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern)) for kind, pattern in _SPECS
+    (rule.kind, rule.pattern) for rule in RULES
 )
-
-_PEM_BEGIN = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_HEADERS = re.compile(r"[^\n]*\n(?:[^\n]*(?:Proc-Type|DEK-Info):[^\n]*\n)+[ \t\r]*\n")
-_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
-_PEM_MARKER = "[REDACTED:private-key]"
 
 _ANSI = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI, 7- and 8-bit: colours, cursor moves, erase line
@@ -111,58 +39,81 @@ def strip_ansi(text: str) -> str:
     return _CONTROL.sub("", _ANSI.sub("", text))
 
 
-def _replacer(kind: str) -> Callable[[re.Match[str]], str]:
-    """Build a ``re.sub`` callback replacing the `secret` group, or the whole match, by a marker."""
-    marker = f"[REDACTED:{kind}]"
+def _replacer(rule: Rule) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` callback replacing the matched `secret*` group, or the whole match."""
+    groups = [name for name in rule.pattern.groupindex if name.startswith("secret")]
 
     def replace(match: re.Match[str]) -> str:
-        if "secret" not in match.re.groupindex or match.start("secret") < 0:
-            return marker
-        s = match.string
-        return (
-            s[match.start() : match.start("secret")] + marker + s[match.end("secret") : match.end()]
-        )
+        if rule.check is not None and not rule.check(match):
+            return match.group(0)
+        marker = f"[REDACTED:{rule.kinds.get(match.lastgroup or '', rule.kind)}]"
+        for name in groups:
+            if match.start(name) >= 0:
+                s, start, end = match.string, match.start(name), match.end(name)
+                return s[match.start() : start] + marker + s[end : match.end()]
+        return marker
 
     return replace
 
 
-_RULES = tuple((pattern, _replacer(kind)) for kind, pattern in REDACTIONS)
+def _trie(words: Iterable[str]) -> str:
+    """A regex for any of ``words``, the longest first, with common prefixes factored out: far
+    faster to search than a flat alternation of hundreds of strings."""
+    ordered = sorted(set(words))
+    first, last = (ordered[0], ordered[-1]) if ordered else ("", "")  # sorted: these differ most
+    same = (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b)
+    prefix = first[: next(same, min(len(first), len(last)))]
+    if prefix:
+        rest = [word[len(prefix) :] for word in ordered if len(word) > len(prefix)]
+        if not rest:
+            return re.escape(prefix)
+        optional = "?" if len(rest) < len(ordered) else ""
+        return f"{re.escape(prefix)}(?:{_trie(rest)}){optional}"
+    heads: dict[str, list[str]] = {}
+    for word in ordered:
+        heads.setdefault(word[0], []).append(word)
+    return "|".join(_trie(group) for group in heads.values()) or "(?!)"
 
 
-def _truncated_key_end(text: str, body: int, limit: int) -> int:
-    """End of a private key without END marker: the next blank line, next key or end of text."""
-    headers = _PEM_HEADERS.match(text, body, limit)  # RFC 1421 headers precede a blank line
-    blank = _BLANK_LINE.search(text, headers.end() if headers else body, limit)
-    return blank.start() if blank else limit
+_RULES = tuple((rule, _replacer(rule), re.compile(_trie(rule.triggers))) for rule in RULES)
 
 
-def _redact_private_keys(text: str) -> str:
-    """Replace each PEM/PGP/OpenSSH private key block, complete or truncated, by one marker.
+def _lines_with(text: str, low: str, triggers: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Spans of the lines that hold a trigger, merged when they touch."""
+    spans: list[tuple[int, int]] = []
+    hit = triggers.search(low)
+    while hit is not None:
+        start = text.rfind("\n", 0, hit.start()) + 1
+        end = text.find("\n", hit.end())
+        end = len(text) if end < 0 else end
+        if spans and start <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        hit = triggers.search(low, end)
+    return spans
 
-    A block runs from its BEGIN line to the matching END line. If there is no END line before the
-    next BEGIN (a truncated key is still a secret), it runs to the next blank line, or to the end
-    of the text. Every search resumes where the previous one stopped, so this is linear.
-    """
-    begin = _PEM_BEGIN.search(text)
-    if begin is None:
-        return text
+
+def _apply(rule: Rule, replace: Callable[[re.Match[str]], str], triggers: re.Pattern[str],
+           text: str, low: str | None) -> str:  # fmt: skip
+    """Apply one rule: where its matches start (anchored), on the lines holding a trigger, or
+    (no triggers, or no usable lowercase copy ``low``) everywhere."""
+    if not rule.triggers or low is None:
+        return rule.pattern.sub(replace, text)
     out: list[str] = []
     pos = 0
-    end: re.Match[str] | None = None
-    no_more_ends = False
-    while begin is not None:
-        body = begin.end()
-        nxt = _PEM_BEGIN.search(text, body)
-        if not no_more_ends and (end is None or end.start() < body):
-            end = _PEM_END.search(text, body)
-            no_more_ends = end is None
-        if end is not None and end.start() >= body and (nxt is None or end.start() < nxt.start()):
-            stop = end.end()
-        else:
-            stop = _truncated_key_end(text, body, nxt.start() if nxt else len(text))
-        out += (text[pos : begin.start()], _PEM_MARKER)
-        pos = stop
-        begin = nxt if nxt is None or nxt.start() >= stop else _PEM_BEGIN.search(text, stop)
+    if rule.anchored:
+        hit = triggers.search(low)
+        while hit is not None:
+            match = rule.pattern.match(text, hit.start())
+            if match is not None:
+                out += (text[pos : match.start()], replace(match))
+                pos = match.end()
+            hit = triggers.search(low, max(pos, hit.start() + 1))
+    else:
+        for start, end in _lines_with(text, low, triggers):
+            out += (text[pos:start], rule.pattern.sub(replace, text[start:end]))
+            pos = end
     out.append(text[pos:])
     return "".join(out)
 
@@ -179,14 +130,14 @@ class Redactor:
         """Remember exact secret strings (e.g. the bot's password) to always replace.
 
         Strings shorter than 4 characters are ignored; longer literals win over their prefixes.
+        Each also matches as HTML, URLs and JSON spell it (see `encoded_forms`).
         """
-        kept = sorted({s for s in literals if len(s) >= _MIN_LITERAL}, key=lambda s: (-len(s), s))
+        forms = {f for s in literals if len(s) >= _MIN_LITERAL for f in encoded_forms(s)}
         self._literals: re.Pattern[str] | None = None
-        if kept:
+        if forms:
             # Existing markers are matched (and kept) first so a literal like "REDACTED" or
             # "secret" can never eat into a marker.
-            alternatives = "|".join(re.escape(s) for s in kept)
-            self._literals = re.compile(rf"(\[REDACTED:[a-z0-9-]{{1,32}}\])|(?:{alternatives})")
+            self._literals = re.compile(rf"(\[REDACTED:[a-z0-9-]{{1,32}}\])|(?:{_trie(forms)})")
 
     def __call__(self, text: str) -> str:
         """Return `text` with every recognised secret replaced by a marker."""
@@ -201,9 +152,15 @@ class Redactor:
         """Apply every rule once."""
         if self._literals is not None:
             text = self._literals.sub(lambda m: m.group(1) or "[REDACTED:literal]", text)
-        text = _redact_private_keys(text)
-        for pattern, replace in _RULES:
-            text = pattern.sub(replace, text)
+        text = redact_pem_blocks(text)
+        low: str | None = text.lower()
+        for rule, replace, triggers in _RULES:
+            redacted = _apply(rule, replace, triggers, text, low)
+            if redacted != text:
+                text = redacted
+                low = text.lower()
+            if low is not None and len(low) != len(text):  # lower() moved offsets: run everywhere
+                low = None
         return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.approval_rules import Verdict, now_ms
 from bot.commands import CommandError, Context, Role, command
 
 
@@ -20,4 +21,5 @@ async def deny(ctx: Context, request: str) -> str:
 async def _decide(ctx: Context, request: str, *, approve: bool) -> str:
     if ctx.approvals is None:
         raise CommandError("approvals are not available")
-    return await ctx.approvals.decide_by_id(request[:32], ctx.sender, approve)
+    who = Verdict(ctx.sender, ctx.role, ctx.room_id, at_ms=now_ms())
+    return await ctx.approvals.decide_by_id(request[:32], who, approve)

@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable
 
 from bot.arguments import Service
 from bot.commands import CommandError, Context, Plan, Role, UsageError, command
+from bot.compose_cli import NO_COMPOSE, rollback_command
 from bot.inventory import PROJECT_LABEL
 from bot.pipeline import StepResult, run_steps, substitute
+from bot.redact_argv import redact_argv
 from bot.verify import Settled, wait_settled
 
 
@@ -30,13 +32,10 @@ async def rebuild(ctx: Context, service: Service, *, no_rollback: bool = False) 
     project = container.labels.get(PROJECT_LABEL) or ctx.config.docker.project or ""
     values = {"service": name, "project": project}
     steps = [substitute(step, values) for step in rb.steps]
-    other = await ctx.store.requests.active("rebuild", name)
-    if other is not None and other.id != ctx.request_id:
-        raise UsageError(f"a rebuild of `{name}` is already {other.state} (request {other.id})")
     ctx.confirm(
         Plan(
             summary=f"rebuild `{name}` in {rb.workdir}: "
-            + " → ".join(f"`{shlex.join(step)}`" for step in steps),
+            + " → ".join(f"`{shlex.join(redact_argv(step))}`" for step in steps),
             service=name,
             approver_role=Role.ADMIN,
             warning="I will be offline while it is rebuilt."
@@ -46,15 +45,16 @@ async def rebuild(ctx: Context, service: Service, *, no_rollback: bool = False) 
     )
     before = await ctx.containers.inspect(container)
     started = time.monotonic()
-    results = await run_steps(steps, rb.workdir, rb.timeout, _progress(ctx))
+    results = await run_steps(steps, rb.workdir, rb.timeout, _progress(ctx), redact=ctx.redact)
     ctx.details.extend(_transcript(results))
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         number = results.index(failed) + 1
         why = failed.error or f"exit {failed.exit_code}"
         raise CommandError(
-            f"step {number} `{shlex.join(failed.argv)}` failed ({why}); nothing after it ran.\n"
-            f"Last lines:\n{ctx.redact(failed.tail())}"
+            f"step {number} `{shlex.join(redact_argv(failed.argv))}` failed ({why}); "
+            "nothing after it ran.\n"
+            f"Last lines:\n{failed.tail()}"
         )
     await ctx.progress("deployed; waiting for it to become healthy")
     settled = await wait_settled(ctx.containers, name, ctx.config.health_wait, fail_fast=True)
@@ -65,10 +65,13 @@ async def rebuild(ctx: Context, service: Service, *, no_rollback: bool = False) 
         raise CommandError(f"{problem}. Left as it is (--no-rollback).")
     if not before.image_id or not before.image:
         raise CommandError(f"{problem}. I cannot roll back: the old image is unknown.")
+    rollback = await rollback_command(rb)
+    if rollback is None:
+        raise CommandError(f"{problem}. I cannot roll back: {NO_COMPOSE}.")
     await ctx.progress(f"{problem}; rolling back to {before.image_id[7:19]}")
     await ctx.containers.tag(before.image_id, before.image)
     back = await run_steps(
-        [substitute(rb.rollback, values)], rb.workdir, rb.timeout, _progress(ctx)
+        [substitute(rollback, values)], rb.workdir, rb.timeout, _progress(ctx), redact=ctx.redact
     )
     ctx.details.extend(_transcript(back))
     if not back[0].ok:
@@ -96,6 +99,6 @@ def _progress(ctx: Context) -> Callable[[str], Awaitable[None]]:
 def _transcript(results: list[StepResult]) -> list[str]:
     out = []
     for r in results:
-        out.append(f"$ {shlex.join(r.argv)}  → exit {r.exit_code} {r.error}".rstrip())
+        out.append(f"$ {shlex.join(redact_argv(r.argv))}  → exit {r.exit_code} {r.error}".rstrip())
         out.extend(r.lines)
     return out

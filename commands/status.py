@@ -11,6 +11,7 @@ from bot.commands import Context, Role, command
 from bot.diagnose import probe_hint
 from bot.duration import format_duration
 from bot.inventory import ContainerDetail, ContainerInfo, shorten_phrase
+from bot.redact_argv import shown_healthcheck
 from bot.reply import Reply, esc
 
 PROBE_CHARS = 300
@@ -184,7 +185,7 @@ def describe_detail(d: ContainerDetail, clean: Callable[[str], str]) -> list[str
         lines.append(f"finished: {_when(d.finished_at, now)}")
     lines.append(f"image: `{d.image}`")
     if d.healthcheck:
-        lines.append(f"health check: `{clean(d.probe_command)}`")
+        lines.append(f"health check: `{clean(shown_healthcheck(d.healthcheck))}`")
         for p in d.probes[-3:]:
             out = " ".join(clean(p.output).split())
             out = out[:PROBE_CHARS] + ("…" if len(out) > PROBE_CHARS else "")

@@ -98,7 +98,7 @@ class Chat:
             ),
         )
         self.crypto = Crypto(self.client, self._on_event, self._undecryptable, self.started_ms)
-        self.courier = Courier(store, self._send_once, backoff_cap)
+        self.courier = Courier(store, self._send_once, backoff_cap, cfg.command_rooms[0])
         self.client.add_event_callback(self._on_event, (RoomMessageText, ReactionEvent))
         self.rooms = Rooms(self.client, cfg, access)
         self.client.add_event_callback(self.rooms.on_invite, InviteMemberEvent)

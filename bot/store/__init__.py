@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -10,13 +13,16 @@ import aiosqlite
 
 from bot.store.alerts import Alerts, Silence
 from bot.store.audit import AuditEntry, AuditLog
+from bot.store.db import Db
+from bot.store.kv import Kv
 from bot.store.migrations import MIGRATIONS
 from bot.store.outbox import Outbox, OutboxItem
 from bot.store.requests import Request, Requests
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AuditEntry", "OutboxItem", "Request", "Silence", "Store"]
+__all__ = ["AuditEntry", "OutboxItem", "Request", "Silence", "Store", "chained_rows"]
+SEALED_AT = 5  # the schema version from which the count of pre-chain audit rows is sealed
 
 
 def split_sql(script: str) -> list[str]:
@@ -35,13 +41,14 @@ def split_sql(script: str) -> list[str]:
 class Store:
     """Async SQLite store (WAL, synchronous=FULL); open with ``await Store.open(path)``."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, audit_key: bytes) -> None:
-        self._db = db
+    def __init__(self, conn: aiosqlite.Connection, path: Path, audit_key: bytes) -> None:
+        self._db = db = Db(conn)
         self.path = path
-        self.audit = AuditLog(db, audit_key)
+        self.kv = Kv(db)
+        self.audit = AuditLog(db, self.kv, audit_key)
         self.requests = Requests(db)
         self.outbox = Outbox(db)
-        self.alerts = Alerts(db)
+        self.alerts = Alerts(db, self.outbox)
 
     @classmethod
     async def open(cls, path: Path, audit_key: bytes = b"") -> Store:
@@ -55,16 +62,16 @@ class Store:
             await db.execute("PRAGMA foreign_keys=ON")
             store = cls(db, path, audit_key)
             await db.create_function("opsbot_chain", 3, store.audit.chain, deterministic=True)
-            await store._migrate()
+            if await store._migrate() < SEALED_AT:
+                await store.audit.seal_legacy()
         except BaseException:
             await db.close()
             raise
         return store
 
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+    async def _migrate(self) -> int:
+        """Bring the schema up to date; returns the version it had before."""
+        version = await self.schema_version()
         if version > len(MIGRATIONS):
             raise RuntimeError(
                 f"{self.path}: schema version {version} is newer than this opsbot "
@@ -73,39 +80,46 @@ class Store:
         for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("migrating %s to schema version %d", self.path, target)
             statements = split_sql(script)
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._db.transaction() as tx:
                 for statement in statements:
-                    await self._db.execute(statement)
-                await self._db.execute(f"PRAGMA user_version = {target:d}")
-                await self._db.execute("COMMIT")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
+                    await tx.write(statement)
+                await tx.write(f"PRAGMA user_version = {target:d}")
+        return version
 
     async def close(self) -> None:
         """Close the database."""
-        await self._db.close()
+        await self._db.conn.close()
 
     async def schema_version(self) -> int:
         """The schema version (``PRAGMA user_version``)."""
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
+        row = await self._db.one("PRAGMA user_version")
         return int(row[0]) if row else 0
 
     async def get(self, key: str) -> str | None:
         """Read a small named value."""
-        async with self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+        return await self.kv.get(key)
 
     async def put(self, key: str, value: str) -> None:
         """Write a small named value durably."""
-        await self._db.execute(
-            "INSERT INTO kv (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        await self.kv.put(key, value)
+
+    async def txn_prefix(self) -> str:
+        """A random prefix for this database's transaction ids, made once: a reset database
+        with the same device id never reuses an id (the homeserver would drop the event)."""
+        prefix = await self.kv.get("matrix.txn_prefix")
+        if prefix is None:
+            prefix = secrets.token_hex(6)
+            await self.kv.put("matrix.txn_prefix", prefix)
+        return prefix
+
+    async def prune(self, before_ms: int) -> dict[str, int]:
+        """Forget delivered messages, finished requests and resolved alerts older than
+        ``before_ms``, except what an open alert still points at; the audit trail stays."""
+        return {
+            "alerts": await self.alerts.prune(before_ms),
+            "outbox": await self.outbox.prune(before_ms),
+            "requests": await self.requests.prune(before_ms),
+        }
 
     async def sync_token(self) -> str | None:
         """The Matrix sync token saved after the last handled batch."""
@@ -114,3 +128,19 @@ class Store:
     async def save_sync_token(self, token: str) -> None:
         """Remember where the Matrix sync stream was handled up to."""
         await self.put("matrix.next_batch", token)
+
+
+async def chained_rows(path: Path) -> int:
+    """How many chained audit rows the database at ``path`` holds (0 if there is none)."""
+
+    def count() -> int:
+        if not path.exists():
+            return 0
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            try:
+                row = db.execute("SELECT COUNT(*) FROM audit WHERE hash != ''").fetchone()
+            except sqlite3.OperationalError:  # no audit table, or no chain yet
+                return 0
+        return int(row[0])
+
+    return await asyncio.to_thread(count)

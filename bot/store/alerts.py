@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from bot.store.db import Db
+from bot.store.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -24,42 +25,54 @@ class Silence:
 class Alerts:
     """Open and closed alerts; the watcher owns their meaning, this only keeps them."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Db, outbox: Outbox) -> None:
         self._db = db
+        self._outbox = outbox
 
-    async def add(self, outbox_id: int, state: dict[str, Any]) -> int:
-        """Store a new open alert; returns its id."""
-        cur = await self._db.execute(
-            "INSERT INTO alerts (outbox_id, state) VALUES (?, ?)", (outbox_id, json.dumps(state))
-        )
-        await cur.close()
-        return int(cur.lastrowid or 0)
+    async def add(
+        self, room_id: str, content: dict[str, Any], state: dict[str, Any]
+    ) -> tuple[int, int]:
+        """Queue a new alert's message and store the alert, in one transaction (a crash in
+        between can neither lose the alert nor announce it twice); (alert id, outbox id)."""
+        async with self._db.transaction() as tx:
+            outbox_id = await self._outbox.insert(tx, room_id, "m.room.message", content)
+            _, alert_id = await tx.write(
+                "INSERT INTO alerts (outbox_id, state) VALUES (?, ?)",
+                (outbox_id, json.dumps(state)),
+            )
+        return alert_id, outbox_id
 
     async def save(self, alert_id: int, state: dict[str, Any], is_open: bool) -> None:
         """Write an alert's current state."""
-        await self._db.execute(
+        await self._db.write(
             "UPDATE alerts SET state = ?, is_open = ? WHERE id = ?",
             (json.dumps(state), int(is_open), alert_id),
         )
 
     async def open(self) -> list[tuple[int, int, dict[str, Any]]]:
         """(id, outbox id, state) of every open alert, oldest first."""
-        async with self._db.execute(
+        rows = await self._db.all(
             "SELECT id, outbox_id, state FROM alerts WHERE is_open = 1 ORDER BY id"
-        ) as cur:
-            return [(r[0], r[1], json.loads(r[2])) for r in await cur.fetchall()]
+        )
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
     async def by_outbox(self, outbox_id: int) -> int | None:
         """The alert whose message is that outbox item."""
-        async with self._db.execute(
-            "SELECT id FROM alerts WHERE outbox_id = ?", (outbox_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.one("SELECT id FROM alerts WHERE outbox_id = ?", (outbox_id,))
         return int(row[0]) if row else None
+
+    async def prune(self, before_ms: int) -> int:
+        """Forget alerts resolved before ``before_ms``."""
+        count, _ = await self._db.write(
+            "DELETE FROM alerts WHERE is_open = 0"
+            " AND COALESCE(json_extract(state, '$.resolved_ms'), 0) < ?",
+            (before_ms,),
+        )
+        return count
 
     async def silence(self, s: Silence) -> None:
         """Create or replace the silence for ``s.service``."""
-        await self._db.execute(
+        await self._db.write(
             "INSERT OR REPLACE INTO silences VALUES (?, ?, ?, ?, ?, ?)",
             (s.service, s.until_ms, s.reason, s.created_by, s.created_ms, s.state_then),
         )
@@ -67,10 +80,10 @@ class Alerts:
     async def unsilence(self, service: str) -> Silence | None:
         """Remove a silence; returns it if there was one."""
         found = [s for s in await self.silences() if s.service == service]
-        await self._db.execute("DELETE FROM silences WHERE service = ?", (service,))
+        await self._db.write("DELETE FROM silences WHERE service = ?", (service,))
         return found[0] if found else None
 
     async def silences(self) -> list[Silence]:
         """Every stored silence (expired ones included until removed)."""
-        async with self._db.execute("SELECT * FROM silences ORDER BY until_ms") as cur:
-            return [Silence(*row) for row in await cur.fetchall()]
+        rows = await self._db.all("SELECT * FROM silences ORDER BY until_ms")
+        return [Silence(*row) for row in rows]

@@ -95,4 +95,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     """,
+    # 5: delivery attempts per outbox item (an undeliverable one is dropped, never wedges the
+    #    queue), the requester's power level kept with a request (roles from power levels are
+    #    re-checked with it at every step), and indexes for pruning
+    """
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN error TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN requester_power INTEGER;
+    CREATE INDEX outbox_created ON outbox (created_ms);
+    CREATE INDEX requests_service_open ON requests (service, state);
+    """,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-import aiosqlite
+from bot.store.db import Db
 
 OPEN = ("pending", "approved", "running")
 FINAL = ("succeeded", "failed", "rejected", "expired")
@@ -36,6 +36,7 @@ class Request:
     started_ms: int | None = None
     finished_ms: int | None = None
     result: str = ""
+    requester_power: int | None = None  # the requester's power level in the room, if roles use it
 
 
 NAMES = tuple(f.name for f in fields(Request))
@@ -46,20 +47,23 @@ UPDATABLE = {"approver", "approval_event_id", "decided_ms", "started_ms", "finis
 class Requests:
     """Persistence of approval requests."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def _many(self, where: str, params: tuple[Any, ...]) -> list[Request]:
-        async with self._db.execute(f"{SELECT} WHERE {where}", params) as cur:
-            return [Request(*row) for row in await cur.fetchall()]
+        return [Request(*row) for row in await self._db.all(f"{SELECT} WHERE {where}", params)]
 
-    async def add(self, request: Request) -> None:
-        """Store a new request."""
+    async def add(self, request: Request) -> bool:
+        """Store a new request, unless ``request.service`` has an open request already (then
+        False). One statement, so of two requests made at the same moment exactly one wins."""
         marks = ", ".join("?" for _ in NAMES)
         values = tuple(getattr(request, n) for n in NAMES)
-        await self._db.execute(
-            f"INSERT INTO requests ({', '.join(NAMES)}) VALUES ({marks})", values
+        added, _ = await self._db.write(
+            f"INSERT INTO requests ({', '.join(NAMES)}) SELECT {marks} WHERE NOT EXISTS"
+            " (SELECT 1 FROM requests WHERE service = ? AND state IN (?, ?, ?))",
+            (*values, request.service, *OPEN),
         )
+        return added == 1
 
     async def get(self, request_id: str) -> Request | None:
         """The request with this id."""
@@ -73,7 +77,7 @@ class Requests:
 
     async def set_card(self, request_id: str, card_event_id: str) -> None:
         """Remember the card that represents the request in the room."""
-        await self._db.execute(
+        await self._db.write(
             "UPDATE requests SET card_event_id = ? WHERE id = ?", (card_event_id, request_id)
         )
 
@@ -89,13 +93,11 @@ class Requests:
             raise ValueError(f"cannot update {sorted(unknown)}")
         sets = ", ".join(["state = ?", *(f"{k} = ?" for k in changes)])
         marks = ", ".join("?" for _ in from_states)
-        cur = await self._db.execute(
+        moved, _ = await self._db.write(
             f"UPDATE requests SET {sets} WHERE id = ? AND state IN ({marks})",
             (to, *changes.values(), request_id, *from_states),
         )
-        moved = cur.rowcount == 1
-        await cur.close()
-        return await self.get(request_id) if moved else None
+        return await self.get(request_id) if moved == 1 else None
 
     async def open(self) -> list[Request]:
         """Requests not yet finished (pending, approved or running), oldest first."""
@@ -107,19 +109,27 @@ class Requests:
         """Pending requests whose time is up."""
         return await self._many("state = 'pending' AND expires_ms <= ?", (now_ms,))
 
-    async def active(self, command: str, service: str) -> Request | None:
-        """An open request for the same command and service, if any."""
+    async def active(self, service: str) -> Request | None:
+        """The open request (of any command) on ``service``, if any."""
         found = await self._many(
-            "command = ? AND service = ? AND state IN ('pending', 'approved', 'running')",
-            (command, service),
+            "service = ? AND state IN ('pending', 'approved', 'running') ORDER BY created_ms",
+            (service,),
         )
         return found[0] if found else None
 
     async def runs_since(self, command: str, service: str, since_ms: int) -> int:
         """How often ``command`` was started on ``service`` since ``since_ms``."""
-        async with self._db.execute(
+        row = await self._db.one(
             "SELECT COUNT(*) FROM requests WHERE command = ? AND service = ? AND started_ms >= ?",
             (command, service, since_ms),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return int(row[0]) if row else 0
+
+    async def prune(self, before_ms: int) -> int:
+        """Forget finished requests older than ``before_ms`` (their audit rows stay)."""
+        count, _ = await self._db.write(
+            "DELETE FROM requests WHERE state IN ('succeeded', 'failed', 'rejected', 'expired')"
+            " AND COALESCE(finished_ms, decided_ms, created_ms) < ?",
+            (before_ms,),
+        )
+        return count

@@ -243,3 +243,53 @@ async def test_protected_restart_reports_back_after_the_homeserver_returns(
             timeout=90,
         )
         assert "healthy" in result["content"]["body"]
+
+
+async def test_approvals_count_only_in_the_room_of_the_request(
+    w: World, actions: ComposeStack
+) -> None:
+    """`!approve <id>` typed in another command room is refused; in its own room it runs."""
+    alice, bob = w.people["alice"], w.people["bob"]
+    elsewhere = await alice.create_room("ops-2", invite=[bob.user_id, w.bot_user])
+    await bob.join(elsewhere)
+    rooms = [w.room_id, elsewhere]
+    bot = await w.bot(approvals=FAST, health_wait="30s", matrix={
+        **w.raw_config()["matrix"], "command_rooms": rooms})  # fmt: skip
+    await alice.wait_for(
+        lambda e: e.get("type") == "m.room.member" and e.get("state_key") == w.bot_user
+        and e["content"].get("membership") == "join", elsewhere,
+    )  # fmt: skip
+    before = actions.container("web")["State"]["StartedAt"]
+    _, card = await open_card(bob, w.room_id, "!restart web")
+    request_id = card["content"]["org.opsbot.request"]["id"]
+    refused = await alice.wait_reply(
+        elsewhere, await alice.send(elsewhere, f"!approve {request_id}")
+    )
+    assert "belongs to another room" in refused["content"]["body"]
+    assert steps(bot.audit_rows(), request_id) == ["requested", "ignored"]
+    assert actions.container("web")["State"]["StartedAt"] == before
+    await alice.send(w.room_id, f"!approve {request_id}")
+    final = await card_says(bob, w.room_id, card["event_id"], "restarted in")
+    assert f"approved by {alice.user_id}" in final
+
+
+async def test_a_second_request_for_a_service_is_refused_while_one_is_open(
+    w: World, actions: ComposeStack
+) -> None:
+    """Two operators asking at once in an incident get one request, not two restarts."""
+    t0 = time.time()
+    await w.bot(approvals=FAST, health_wait="30s")
+    alice, bob = w.people["alice"], w.people["bob"]
+    _, card = await open_card(bob, w.room_id, "!restart stubborn")
+    request_id = card["content"]["org.opsbot.request"]["id"]
+    second = await alice.wait_reply(w.room_id, await alice.send(w.room_id, "!restart stubborn"))
+    text = second["content"]["body"]
+    assert f"request `{request_id}`" in text and "waits for approval" in text
+    await alice.react(w.room_id, card["event_id"], "👍")
+    await card_says(bob, w.room_id, card["event_id"], "running")
+    while_running = await bob.wait_reply(w.room_id, await bob.send(w.room_id, "!restart stubborn"))
+    assert "is running" in while_running["content"]["body"]
+    await card_says(bob, w.room_id, card["event_id"], "restarted in")
+    assert restarts(actions, "stubborn", t0) == 1
+    cards = [e for e in bob.seen.get(w.room_id, []) if "org.opsbot.request" in e.get("content", {})]
+    assert len(cards) == 1

@@ -35,17 +35,19 @@ async def rw(
     await world.close()
 
 
-def rebuild_config(world: World, project: RebuildProject) -> dict[str, Any]:
-    """Rebuild settings for the project; alice and bob are admins, mallory an operator."""
+def rebuild_config(
+    world: World, project: RebuildProject, steps: list[list[str]] | None = None
+) -> dict[str, Any]:
+    """Rebuild settings for the project (the default rollback); alice and bob are admins,
+    mallory an operator."""
     ids = {name: p.user_id for name, p in world.people.items()}
     return {
         "approvals": {"timeout": "120s", "grace": "1s"},
         "health_wait": "20s",
         "rebuild": {
             "workdir": str(project.workdir),
-            "steps": project.steps(),
+            "steps": steps or project.steps(),
             "timeout": "5m",
-            "rollback": project.rollback(),
         },
         "access": {
             "admins": [ids["alice"], ids["bob"]],
@@ -85,22 +87,29 @@ async def test_rebuild_deploys_a_template_fix(rw: World, project: RebuildProject
     assert "$ sh render.sh" in finished["details"]  # the transcript is in the audit
 
 
-async def test_broken_rebuild_is_rolled_back(rw: World, project: RebuildProject) -> None:
-    """A change that breaks the service: the previous image is put back and runs again."""
+async def test_an_unhealthy_rebuild_is_rolled_back_by_default(
+    rw: World, project: RebuildProject
+) -> None:
+    """No `rebuild.rollback`, steps that name no Compose CLI, a host with whichever Compose it
+    has (here only docker-compose v1): the previous image is put back and is healthy again."""
     project.write(probe_port=8000, command=SERVE)
     project.up()  # a healthy baseline
-    await rw.bot(**rebuild_config(rw, project))
+    bot = await rw.bot(**rebuild_config(rw, project, project.scripted_steps()))
     alice, bob = rw.people["alice"], rw.people["bob"]
     old_image = project.container()["Image"]
-    project.write(probe_port=8000, command=["sh", "-c", "echo 'fatal: broken build'; exit 3"])
+    project.write(probe_port=8000, command=["httpd", "-f", "-p", "8001", "-h", "/www"])
     _, card = await open_card(alice, rw.room_id, "!rebuild app")
     await bob.react(rw.room_id, card["event_id"], "👍")
     final = await card_says(alice, rw.room_id, card["event_id"], "Rolled back", 180)
-    assert "was rebuilt but is exited (code 3)" in final
+    assert "`app` was rebuilt but is unhealthy" in final
     assert "the previous image" in final and "runs again — healthy" in final
     restored = project.container()
     assert restored["Image"] == old_image
     assert restored["State"]["Health"]["Status"] == "healthy"
+    failed = [r for r in bot.audit_rows() if r["step"] == "failed"][-1]
+    [rollback] = [line for line in failed["details"].splitlines() if "--no-build" in line]
+    assert rollback.startswith("$ ") and f"-p {project.project} up -d" in rollback
+    assert rollback.endswith("--no-build app  → exit 0")
 
 
 async def test_bad_rebuild_requests_run_nothing(rw: World, project: RebuildProject) -> None:
@@ -118,6 +127,6 @@ async def test_bad_rebuild_requests_run_nothing(rw: World, project: RebuildProje
     assert "service names use letters" in await ask("!rebuild $(reboot)")
     await open_card(alice, rw.room_id, "!rebuild app")
     second = await ask("!rebuild app")
-    assert "a rebuild of `app` is already pending" in second
+    assert "`!rebuild app` by" in second and "waits for approval" in second
     assert project.container()["Id"] == before
     assert all(r["step"] in ("", "requested") for r in bot.audit_rows())

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,14 @@ class RebuildProject:
         up = ["up", "-d", "--build", "--no-deps", "--force-recreate", "{service}"]
         return [["sh", "render.sh"], [*self.compose_cmd, "-p", "{project}", *up]]
 
-    def rollback(self) -> list[str]:
-        """The `rebuild.rollback` command for this project."""
-        up = ["up", "-d", "--no-deps", "--force-recreate", "--no-build", "{service}"]
-        return [*self.compose_cmd, "-p", "{project}", *up]
+    def scripted_steps(self) -> list[list[str]]:
+        """`rebuild.steps` as one script, like a real `./build.sh`: the config names no Compose
+        CLI, so the bot must find one itself to roll back."""
+        up = "up -d --build --no-deps --force-recreate"
+        compose = shlex.join(self.compose_cmd)
+        script = f'set -e\nsh render.sh\n{compose} -p "$1" {up} "$2"\n'
+        (self.workdir / "deploy.sh").write_text(script)
+        return [["sh", "deploy.sh", "{project}", "{service}"]]
 
     def _compose(self, *args: str) -> None:
         cmd = [*self.compose_cmd, "-p", self.project, *args]

@@ -15,6 +15,7 @@ from bot.config import parse_config
 from bot.events import Reaction
 from bot.incidents import Alert, Incident, causes, render
 from bot.store import Store
+from bot.store.db import Tx
 
 ROOM = "!alerts:x.org"
 DEPS = {"synapse": {"authelia"}, "authelia": {"postgres"}, "element": {"synapse"}}
@@ -29,14 +30,21 @@ def incident(service: str, kind: str = "crashloop", summary: str = "exit 1 ×3 i
 
 
 class Recorder:
-    """Stands in for the chat's durable queue: keeps (room, content) and hands out ids."""
+    """Stands in for the chat's durable queue and keeps every content that enters the outbox
+    (alert messages enter it together with their alert row, not through the queue)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.sent: list[dict[str, Any]] = []
+        insert = store.outbox.insert
+
+        async def recording(tx: Tx, room: str, kind: str, content: dict[str, Any]) -> int:
+            self.sent.append(content)
+            return await insert(tx, room, kind, content)
+
+        store.outbox.insert = recording  # type: ignore[method-assign]
 
     async def __call__(self, room: str, content: dict[str, Any]) -> int:
-        self.sent.append(content)
         return await self.store.outbox.put(room, "m.room.message", content)
 
     def originals(self) -> list[dict[str, Any]]:
@@ -207,3 +215,16 @@ async def test_the_throttle_never_holds_back_a_resolution_or_outlives_shutdown(
     assert rec.bodies()[-2].startswith("✅ resolved after")
     assert rec.bodies()[-1].startswith("✅ resolved after")  # and its thread reply
     assert await store.alerts.open() == []
+
+
+async def test_repeats_page_only_alerts_that_paged_the_first_time(store: Store) -> None:
+    a, rec = alerter(store, repeat_interval="1ms", burst_window="1ms")
+    await a.raise_incident(incident("grafana", "unhealthy"))  # not protected: a quiet notice
+    await asyncio.sleep(0.01)  # two alerts, not one burst
+    await a.raise_incident(incident("authelia"))  # protected crash loop: pages on-call
+    await asyncio.sleep(0.01)
+    await a.repeat()
+    repeats = {c["body"]: c for c in rec.sent if c["body"].startswith("still firing")}
+    quiet, loud = repeats["still firing: grafana"], repeats["still firing: authelia"]
+    assert quiet["msgtype"] == "m.notice" and quiet["m.mentions"] == {}
+    assert loud["msgtype"] == "m.text" and loud["m.mentions"] == {"user_ids": ["@oncall:x.org"]}

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot import cards
-from bot.approvals import Approvals
+from bot.access import role_of
+from bot.approval_rules import Verdict, now_ms, refusal_of
 from bot.commands import Role
 from bot.config import parse_config
-from bot.redact import Redactor
 from bot.store import Request
 
 ALICE, BOB, CAROL, EVE, BOT = (
@@ -48,8 +48,9 @@ def request(**changes: Any) -> Request:
 
 
 def refusal(req: Request, sender: str, approve: bool = True, two_person: bool = True) -> str:
-    approvals = Approvals(config(two_person), None, None, Redactor(), BOT)  # type: ignore[arg-type]
-    return approvals._refusal(req, sender, approve, int(time.time() * 1000))
+    cfg = config(two_person)
+    who = Verdict(sender, role_of(sender, cfg.access), req.room_id, at_ms=now_ms())
+    return refusal_of(req, who, approve, cfg)
 
 
 @pytest.mark.parametrize("key", ["👍", "👍️", "👍🏽", "✅", "✔️", "☑️"])

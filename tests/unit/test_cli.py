@@ -25,10 +25,18 @@ def test_check_config_reports_only_the_placeholder_secret(
 
 
 def test_check_config_passes_with_the_secret_from_the_environment(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On a host that has the example's workdir and programs (rebuild.workdir: tmp_path)."""
     monkeypatch.setenv("OPSBOT_MATRIX_PASSWORD", "s3cret-from-env")
-    assert main(["check-config", str(EXAMPLE)]) == 0
+    for program in (tmp_path / "build.sh", tmp_path / "bin" / "docker"):
+        program.parent.mkdir(parents=True, exist_ok=True)
+        program.write_text("#!/bin/sh\n")
+        program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    config = tmp_path / "config.yaml"
+    config.write_text(EXAMPLE.read_text().replace("/opt/datamancy", str(tmp_path)))
+    assert main(["check-config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and "s3cret-from-env" not in out
 

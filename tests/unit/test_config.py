@@ -260,3 +260,12 @@ class TestHttpListen:
         assert problems_of({**minimal(), "http": {"listen": bad}}) == [
             f"http.listen: expected HOST:PORT, e.g. 127.0.0.1:9464, got {bad!r}"
         ]
+
+
+def test_data_retention_defaults_to_90_days_and_takes_a_duration() -> None:
+    assert parse_config(minimal(), {}).retention == 90 * 86400
+    assert parse_config({**minimal(), "data": {"retention": "30d"}}, {}).retention == 30 * 86400
+    [problem] = problems_of({**minimal(), "data": {"retention": "soon"}})
+    assert problem.startswith("data.retention:")
+    [problem] = problems_of({**minimal(), "data": {"retension": "30d"}})
+    assert "data.retension" in problem

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, load_config, parse_config
-from bot.config_actions import DEFAULT_ROLLBACK
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
 BASE = {
@@ -37,7 +36,7 @@ def test_the_example_documents_every_action_setting() -> None:
     assert cfg.rebuild.workdir == Path("/opt/datamancy")
     assert cfg.rebuild.steps[0] == ("./build.sh",)
     assert "{service}" in cfg.rebuild.steps[1] and cfg.rebuild.timeout == 900
-    assert cfg.rebuild.rollback == DEFAULT_ROLLBACK
+    assert cfg.rebuild.rollback is None  # derived from the steps or the installed Compose
     assert (cfg.alerts.loop_exits, cfg.alerts.loop_window) == (3, 300)
     assert cfg.alerts.recovery_hold == 60 and cfg.alerts.repeat_interval == 4 * 3600
     assert cfg.alerts.burst_window == 10 and cfg.alerts.oncall == ("@alice:example.org",)
@@ -59,6 +58,15 @@ def test_relative_workdir_is_relative_to_the_config_file() -> None:
     cfg = parse_config({**BASE, "rebuild": {"workdir": "stack", "steps": [["make"]]}}, {},
                        base=Path("/etc/opsbot"))  # fmt: skip
     assert cfg.rebuild.workdir == Path("/etc/opsbot/stack")
+
+
+def test_rollback_is_derived_unless_configured() -> None:
+    """No `rebuild.rollback`: None, i.e. Compose as the steps call it or as installed."""
+    rebuild = {"workdir": "/x", "steps": [["make"]]}
+    assert parse_config({**BASE, "rebuild": rebuild}, {}).rebuild.rollback is None
+    rebuild["rollback"] = ["./undo.sh", "{service}"]
+    cfg = parse_config({**BASE, "rebuild": rebuild}, {})
+    assert cfg.rebuild.rollback == ("./undo.sh", "{service}")
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ class FakeApprovals:
     async def open(self, msg: Message, command: str, args: str, plan: Any) -> None:
         FakeApprovals.opened.append(command)
 
-    async def decide_by_id(self, request_id: str, sender: str, approve: bool) -> str:
+    async def decide_by_id(self, request_id: str, who: Any, approve: bool) -> str:
         return f"no request `{request_id[:12]}`"
 
 

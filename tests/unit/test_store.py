@@ -172,3 +172,43 @@ class TestOutbox:
         await box.put("!r", "m.room.message", self.edit("$m", "two"))
         assert await box.event_of(sent) == "$edit1"
         assert await box.size() == 1
+
+
+async def test_retention_forgets_old_finished_things_but_not_what_is_still_in_use(
+    store: Store,
+) -> None:
+    import time
+
+    from bot.store import Request
+
+    now = int(time.time() * 1000)
+    day = 86_400_000
+    delivered = await store.outbox.put("!r:x.org", "m.room.message", {"body": "old"})
+    await store.outbox.done(delivered, "$old")
+    waiting = await store.outbox.put("!r:x.org", "m.room.message", {"body": "not sent yet"})
+    open_id, open_msg = await store.alerts.add("!r:x.org", {"body": "still firing"}, {})
+    await store.outbox.done(open_msg, "$firing")
+    closed_id, closed_msg = await store.alerts.add("!r:x.org", {"body": "over"}, {})
+    await store.alerts.save(closed_id, {"resolved_ms": now - 100 * day}, False)
+    await store.outbox.done(closed_msg, "$over")
+    for rid, state in (("done01", "succeeded"), ("open01", "pending")):
+        await store.requests.add(Request(
+            rid, now - 100 * day, now - 99 * day, "!r:x.org", "$t", f"$c{rid}", None, "@a:x.org",
+            "restart", "web", f"svc-{rid}", "restart `web`", "", 2, state,
+            finished_ms=now - 100 * day if state == "succeeded" else None,
+        ))  # fmt: skip
+    with sqlite3.connect(store.path) as db:  # all of it written 100 days ago
+        db.execute("UPDATE outbox SET created_ms = ?", (now - 100 * day,))
+    before = await store.audit.verify()
+
+    forgot = await store.prune(now - 90 * day)
+
+    assert forgot == {"alerts": 1, "outbox": 2, "requests": 1}
+    assert await store.outbox.event_of(delivered) is None  # forgotten
+    assert await store.outbox.event_of(closed_msg) is None
+    assert await store.outbox.event_of(open_msg) == "$firing"  # an open alert points at it
+    assert await store.outbox.size() == 1 and waiting  # never sent: never forgotten
+    assert [a for a, _, _ in await store.alerts.open()] == [open_id]
+    assert await store.requests.get("done01") is None
+    assert await store.requests.get("open01") is not None
+    assert (await store.audit.verify()).rows == before.rows  # the audit trail stays whole
