@@ -10,16 +10,17 @@ import signal
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot import app, redact_cli
-from bot.audit_key import AuditKeyError, open_store
+from bot import app
 from bot.config import Config, ConfigError, load_config
-from bot.config_actions import ENV_HTTP_LISTEN
-from bot.literals import literal_secrets
+from bot.config.actions import ENV_HTTP_LISTEN
 from bot.matrix import FatalLoginError
-from bot.redact import JsonLogFormatter, RedactingFormatter, Redactor
 from bot.store.audit import describe
+from bot.store.audit_key import AuditKeyError, open_store
+from bot.text import redact_cli
+from bot.text.literals import literal_secrets
+from bot.text.redact import JsonLogFormatter, RedactingFormatter, Redactor
 
 log = logging.getLogger("opsbot")
 
@@ -33,7 +34,7 @@ def check_config(path: str) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    from bot.compose_cli import host_problems  # noqa: PLC0415 (only check-config needs it)
+    from bot.containers.compose_cli import host_problems  # noqa: PLC0415 (only check-config needs it)
 
     missing = asyncio.run(host_problems(cfg.rebuild))  # the programs !rebuild runs
     if missing:
@@ -116,47 +117,48 @@ def healthcheck(listen: str) -> int:
     return 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `opsbot` console script."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args[:2] == ["audit", "verify"]:
-        parser = argparse.ArgumentParser(prog="opsbot audit verify")
-        parser.add_argument("--config", required=True, help="path to config.yaml")
-        try:
-            return audit_verify(parser.parse_args(args[2:]).config)
-        except (ConfigError, AuditKeyError) as exc:
-            print(f"cannot verify: {exc}", file=sys.stderr)
-            return 1
-    if args and args[0] == "healthcheck":
-        parser = argparse.ArgumentParser(
-            prog="opsbot healthcheck",
-            description="Exit 0 when the running bot reports itself connected to Matrix and "
-            "Docker (its /healthz), 1 otherwise; for container HEALTHCHECKs.",
-        )
-        parser.add_argument(
-            "--listen",
-            default=os.environ.get(ENV_HTTP_LISTEN, ""),
-            help=f"the bot's http.listen (default: ${ENV_HTTP_LISTEN})",
-        )
-        return healthcheck(parser.parse_args(args[1:]).listen)
-    if args and args[0] == "demo":
-        parser = argparse.ArgumentParser(
-            prog="opsbot demo",
-            description="A throwaway Synapse, a demo stack and the bot, with a scripted "
-            "conversation; needs Docker and the demo extra (pip install 'opsbot[demo]').",
-        )
-        parser.add_argument(
-            "--exit", action="store_true", help="exit after the script instead of waiting"
-        )
-        from bot import demo  # noqa: PLC0415 (only the demo needs it)
+def _audit_verify_cli(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="opsbot audit verify")
+    parser.add_argument("--config", required=True, help="path to config.yaml")
+    try:
+        return audit_verify(parser.parse_args(args).config)
+    except (ConfigError, AuditKeyError) as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+        return 1
 
-        return demo.main(keep_running=not parser.parse_args(args[1:]).exit)
-    if args and args[0] == "redact":
-        return redact_cli.main(args[1:])
-    if args and args[0] == "check-config":
-        parser = argparse.ArgumentParser(prog="opsbot check-config")
-        parser.add_argument("path", help="the YAML config file to validate")
-        return check_config(parser.parse_args(args[1:]).path)
+
+HEALTHCHECK_HELP = (
+    "Exit 0 when the running bot reports itself connected to Matrix and Docker (its /healthz), "
+    "1 otherwise; for container HEALTHCHECKs."
+)
+DEMO_HELP = (
+    "A throwaway Synapse, a demo stack and the bot, with a scripted conversation; needs Docker "
+    "and the demo extra (pip install 'opsbot[demo]')."
+)
+
+
+def _healthcheck_cli(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="opsbot healthcheck", description=HEALTHCHECK_HELP)
+    listen = os.environ.get(ENV_HTTP_LISTEN, "")
+    parser.add_argument("--listen", default=listen, help="the bot's http.listen")
+    return healthcheck(parser.parse_args(args).listen)
+
+
+def _demo_cli(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="opsbot demo", description=DEMO_HELP)
+    parser.add_argument("--exit", action="store_true", help="exit after the script")
+    from bot import demo  # noqa: PLC0415 (only the demo needs it)
+
+    return demo.main(keep_running=not parser.parse_args(args).exit)
+
+
+def _check_config_cli(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="opsbot check-config")
+    parser.add_argument("path", help="the YAML config file to validate")
+    return check_config(parser.parse_args(args).path)
+
+
+def _run_cli(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="opsbot",
         description="A Matrix chat-ops bot for Docker Compose stacks. "
@@ -172,10 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="json: one JSON object per line, for log shippers",
     )
     opts = parser.parse_args(args)
-    logging.basicConfig(
-        level=opts.log_level.upper(),
-        format=LOG_FORMAT,
-    )
+    logging.basicConfig(level=opts.log_level.upper(), format=LOG_FORMAT)
     logging.getLogger("nio").setLevel(logging.WARNING)
     try:
         return asyncio.run(_serve(opts.config, opts.log_format))
@@ -184,6 +183,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
+
+
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "healthcheck": _healthcheck_cli,
+    "demo": _demo_cli,
+    "redact": redact_cli.main,
+    "check-config": _check_config_cli,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `opsbot` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:2] == ["audit", "verify"]:
+        return _audit_verify_cli(args[2:])
+    if args and args[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[args[0]](args[1:])
+    return _run_cli(args)
 
 
 if __name__ == "__main__":

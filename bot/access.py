@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from bot.commands import Role
 from bot.config import AccessConfig
+from bot.core import Role
 
 
 def matches(user_id: str, pattern: str) -> bool:

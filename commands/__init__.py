@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import Command
+from bot.framework.command import Command
 from commands.approve import approve, deny
 from commands.audit import audit
 from commands.help import help_

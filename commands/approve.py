@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.approval_rules import Verdict, now_ms
-from bot.commands import CommandError, Context, Role, command
+from bot.core import CommandError, Role
+from bot.framework.command import Context, command
+from bot.framework.decisions import Verdict, now_ms
 
 
 @command(role=Role.OPERATOR, example="!approve k3x9tq")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from bot.arguments import SERVICE_NAME, Service
-from bot.commands import Context, Role, UsageError, command
-from bot.reply import Reply, esc
+from bot.core import Role, UsageError
+from bot.framework.arguments import SERVICE_NAME, Service
+from bot.framework.command import Context, command
 from bot.store.audit import describe
+from bot.text.reply import Reply, esc
 
 MAX_ROWS = 50
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.commands import Context, Role, command
-from bot.reply import Reply, code, esc
+from bot.core import Role
+from bot.framework.command import Context, command
+from bot.text.reply import Reply, code, esc
 
 
 @command(role=Role.VIEWER, name="help", example="!help logs")

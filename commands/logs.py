@@ -6,11 +6,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bot.arguments import Duration, Regex, Service
-from bot.commands import Context, Role, UsageError, command
-from bot.duration import format_duration
-from bot.redact import strip_ansi
-from bot.reply import Attachment, Reply, code, esc, pre
+from bot.containers import LogText
+from bot.core import Role, UsageError
+from bot.framework.arguments import Duration, Regex, Service
+from bot.framework.command import Context, command
+from bot.text.duration import format_duration
+from bot.text.redact import strip_ansi
+from bot.text.reply import Attachment, Reply, code, esc, pre
 
 MAX_LINES = 2000
 GREP_WINDOW = 5000  # lines searched by --grep
@@ -62,6 +64,11 @@ async def logs(
         what += f" from the last {format_duration(since)}"
     if grep is not None:
         what += f" matching `{grep.pattern.pattern}`"
+    return await _reply(container.service, what, found, _notes(result, deadline))
+
+
+def _notes(result: LogText, deadline: float) -> list[str]:
+    """What the reader should know about how complete the log is."""
     notes = []
     if result.timed_out:
         notes.append(
@@ -70,18 +77,20 @@ async def logs(
         )
     if result.cut:
         notes.append("⚠ the log was cut at 4 MB.")
+    return notes
+
+
+async def _reply(service: str, what: str, found: list[str], notes: list[str]) -> Reply:
+    """The lines inline (the last ones, when there are many) and all of them as a file."""
     if not found:
         return Reply.text("\n".join([f"{what}: nothing.", *notes]))
-
-    shown, attachment = await asyncio.to_thread(_layout, found, container.service)
+    shown, attachment = await asyncio.to_thread(_layout, found, service)
     if attachment is not None:
         notes.append(f"Showing the last {len(shown)} lines; the full output is attached.")
     inline = "\n".join(_cut(line) for line in shown)
     body = "\n".join([what + ":", inline, *notes])
     html = (
-        f"<p>{esc(what).replace('`', '')}:</p>".replace(
-            esc(container.service), code(container.service), 1
-        )
+        f"<p>{esc(what).replace('`', '')}:</p>".replace(esc(service), code(service), 1)
         + pre(inline)
         + "".join(f"<p>{esc(n)}</p>" for n in notes)
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from bot.arguments import Duration, Rest, Service
-from bot.commands import Context, Role, UsageError, command
-from bot.duration import format_duration
-from bot.store import Silence
-from bot.watcher import condition
+from bot.alerts import Alerts
+from bot.core import CommandError, Role, UsageError
+from bot.framework.arguments import Duration, Rest, Service
+from bot.framework.command import Context, command
+from bot.text.duration import format_duration
 
 
 @command(role=Role.OPERATOR, example="!silence seafile 2h fixing the health check port")
@@ -22,25 +22,16 @@ async def silence(
     """
     if duration > 7 * 86400:
         raise UsageError("a silence lasts at most 7d; silence it again later if needed")
-    state = ""
-    if service != "all":
-        container, _ = await ctx.containers.resolve(service)
-        service, state = Service(container.service), condition(container.state, container.health)
-    now = int(time.time() * 1000)
-    until = now + int(duration * 1000)
-    await ctx.store.alerts.silence(
-        Silence(service, until, ctx.redact(reason or ""), ctx.sender, now, state)
-    )
-    what = "all alerts" if service == "all" else f"alerts for `{service}`"
+    made = await _alerts(ctx).silence(service, duration, reason or "", ctx.sender)
+    what = "all alerts" if made.service == "all" else f"alerts for `{made.service}`"
     why = f" ({reason})" if reason else ""
-    return f"🔕 {what} silenced for {format_duration(duration)}{why}, until {_clock(until)}"
+    return f"🔕 {what} silenced for {format_duration(duration)}{why}, until {_clock(made.until_ms)}"
 
 
 @command(role=Role.OPERATOR, example="!silences")
 async def silences(ctx: Context) -> str:
     """List the active silences."""
-    now = int(time.time() * 1000)
-    active = [s for s in await ctx.store.alerts.silences() if s.until_ms > now]
+    active = await _alerts(ctx).silences()
     if not active:
         return "No silences."
     return "\n".join(
@@ -53,10 +44,16 @@ async def silences(ctx: Context) -> str:
 @command(role=Role.OPERATOR, example="!unsilence seafile")
 async def unsilence(ctx: Context, service: Service) -> str:
     """End a silence now."""
-    removed = await ctx.store.alerts.unsilence(service)
+    removed = await _alerts(ctx).unsilence(service)
     if removed is None:
         raise UsageError(f"`{service}` is not silenced — see `!silences`")
     return f"🔔 alerts for `{service}` are on again"
+
+
+def _alerts(ctx: Context) -> Alerts:
+    if ctx.alerts is None:
+        raise CommandError("alerting is not running")
+    return ctx.alerts
 
 
 def _clock(ms: int) -> str:

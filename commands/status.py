@@ -6,13 +6,14 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.arguments import Service
-from bot.commands import Context, Role, command
-from bot.diagnose import probe_hint
-from bot.duration import format_duration
-from bot.inventory import ContainerDetail, ContainerInfo, shorten_phrase
-from bot.redact_argv import shown_healthcheck
-from bot.reply import Reply, esc
+from bot.containers.diagnose import probe_hint
+from bot.containers.inventory import ContainerDetail, ContainerInfo, shorten_phrase
+from bot.core import Role
+from bot.framework.arguments import Service
+from bot.framework.command import Context, command
+from bot.text.duration import format_duration
+from bot.text.redact_argv import shown_healthcheck
+from bot.text.reply import Reply, esc
 
 PROBE_CHARS = 300
 _AGO = re.compile(r"\) (.+) ago$")
@@ -38,18 +39,9 @@ async def status(ctx: Context, service: Service | None = None) -> Reply:
             else "Docker"
         )
         return Reply.text(f"No containers found in {scope}.")
-    return overview(containers, await _looping(ctx))
-
-
-async def _looping(ctx: Context) -> frozenset[str]:
-    """Services with an open crash-loop alert: a list call may catch them between two
-    restarts, "running" for a moment; the watcher knows better."""
-    looping = set()
-    for _, _, state in await ctx.store.alerts.open():
-        for service, inc in (state.get("incidents") or {}).items():
-            if inc.get("kind") == "crashloop" and inc.get("resolved_ms") is None:
-                looping.add(str(service))
-    return frozenset(looping)
+    # a list call may catch a looping service between two restarts, "running" for a moment
+    looping = ctx.alerts.looping() if ctx.alerts is not None else frozenset()
+    return overview(containers, looping)
 
 
 def _kind(c: ContainerInfo, looping: frozenset[str] = frozenset()) -> str:

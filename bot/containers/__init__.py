@@ -17,10 +17,9 @@ import docker.errors
 import requests.exceptions
 from urllib3.exceptions import ReadTimeoutError
 
-from bot import compose
-from bot.commands import CommandError, UsageError
 from bot.config import DockerConfig
-from bot.inventory import (
+from bot.containers import compose
+from bot.containers.inventory import (
     PROJECT_LABEL,
     ContainerDetail,
     ContainerInfo,
@@ -28,6 +27,7 @@ from bot.inventory import (
     from_list,
     is_oneoff,
 )
+from bot.core import CommandError, UsageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,7 +11,7 @@ import docker
 
 from bot.config import DockerConfig
 from bot.containers import API_TIMEOUT, reason
-from bot.inventory import PROJECT_LABEL
+from bot.containers.inventory import PROJECT_LABEL
 
 EVENT_ACTIONS = ["create", "start", "restart", "die", "kill", "stop", "oom", "destroy",
                  "health_status"]  # fmt: skip

@@ -1,20 +1,17 @@
-"""The only module that imports nio: login, supervised sync loop, sending, outbox delivery."""
+"""The only package that imports nio: login, the supervised sync loop, incoming events; the
+link (link.py) sends, the courier delivers the outbox."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nio import (
-    AsyncClient,
-    AsyncClientConfig,
     InviteMemberEvent,
     LoginError,
     MatrixRoom,
@@ -22,33 +19,34 @@ from nio import (
     ReactionEvent,
     RedactionEvent,
     RoomMessageText,
-    RoomSendError,
     SyncError,
-    UploadResponse,
     WhoamiError,
 )
-from nio.crypto import ENCRYPTION_ENABLED
 
-from bot import events
-from bot.audit_key import key_file
-from bot.config import AccessConfig, MatrixConfig
-from bot.delivery import Courier, Unreachable
-from bot.dispatch import Message
-from bot.events import Reaction
+from bot.config import AccessConfig
+from bot.core import Message, Reaction
+from bot.matrix import events
 from bot.matrix.crypto import Crypto
-from bot.matrix.rooms import NETWORK_ERRORS, Rooms
-from bot.reply import Reply
-from bot.store import Store
+from bot.matrix.link import FatalLoginError, Link
+from bot.matrix.rooms import NETWORK_ERRORS
+from bot.text.reply import Reply
+
+__all__ = ["Chat", "FatalLoginError", "Inbound", "Link"]
 
 log = logging.getLogger(__name__)
 
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}  # first-ever start: skip the backlog
 LONG_POLL_MS = 30_000
-SEND_DEADLINE = 300.0  # seconds a direct reply keeps being retried while the homeserver is away
 
 
-class FatalLoginError(Exception):
-    """The homeserver rejected the bot's credentials; retrying will not help."""
+@dataclass(frozen=True)
+class Inbound:
+    """Where incoming events go: commands, reactions, redactions (sync callbacks: each
+    handler returns at once and starts its work as a task)."""
+
+    on_message: Callable[[Message], None]
+    on_reaction: Callable[[Reaction], None]
+    on_redaction: Callable[[str, str], None]
 
 
 class Chat:
@@ -56,20 +54,18 @@ class Chat:
 
     def __init__(
         self,
-        cfg: MatrixConfig,
-        store: Store,
+        link: Link,
+        inbound: Inbound,
         access: AccessConfig,
         *,
         backoff_cap: float = 60.0,
         ready: asyncio.Event | None = None,
-        store_dir: Path | None = None,
     ) -> None:
-        self.cfg = cfg
-        self.store = store
-        # where incoming events go; the app wires these to the dispatcher and approvals
-        self.on_message: Callable[[Message], None] = lambda msg: None
-        self.on_reaction: Callable[[Reaction], None] = lambda reaction: None
-        self.on_redaction: Callable[[str, str], None] = lambda room, redacted: None
+        self.link = link
+        self.cfg = link.cfg
+        self.store = link.store
+        self.client, self.courier, self.rooms = link.client, link.courier, link.rooms
+        self.inbound = inbound
         self.access = access
         self.backoff_cap = backoff_cap
         self.connected = False
@@ -77,30 +73,8 @@ class Chat:
         self.ready = ready or asyncio.Event()  # set once the first sync is handled
         self.started_ms = int(time.time() * 1000)
         self._seen: deque[str] = deque(maxlen=2000)
-        if cfg.encryption and not ENCRYPTION_ENABLED:
-            raise FatalLoginError(
-                "matrix.encryption needs the e2e extra: pip install 'opsbot[e2e]'"
-            )
-        crypto_dir = (store_dir or Path(".")) / "crypto"
-        if cfg.encryption:
-            crypto_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.client = AsyncClient(
-            cfg.homeserver,
-            cfg.user_id,
-            device_id=cfg.device_id,
-            store_path=str(crypto_dir) if cfg.encryption else None,
-            config=AsyncClientConfig(
-                max_timeouts=1,  # connection errors surface to our own supervisor
-                max_limit_exceeded=30,  # 429: nio sleeps retry_after_ms and retries
-                request_timeout=30,
-                encryption_enabled=cfg.encryption,
-                pickle_key=key_file(crypto_dir / "pickle.key").decode() if cfg.encryption else "",
-            ),
-        )
         self.crypto = Crypto(self.client, self._on_event, self._undecryptable, self.started_ms)
-        self.courier = Courier(store, self._send_once, backoff_cap, cfg.command_rooms[0])
         self.client.add_event_callback(self._on_event, (RoomMessageText, ReactionEvent))
-        self.rooms = Rooms(self.client, cfg, access)
         self.client.add_event_callback(self.rooms.on_invite, InviteMemberEvent)
         self.client.add_event_callback(self.crypto.undecryptable, MegolmEvent)
         self.client.add_event_callback(self._on_redaction, RedactionEvent)
@@ -187,9 +161,9 @@ class Chat:
         self.down_reason, self.sync_failures = reason, self.sync_failures + 1
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the crypto store and the HTTP session."""
         await self.crypto.close()
-        await self.client.close()
+        await self.link.close()
 
     async def _undecryptable(self, room_id: str, event_id: str) -> None:
         text = (f"🔒 I could not decrypt a message here (no room key reached my device "
@@ -197,7 +171,7 @@ class Chat:
                 "allow unverified devices for this room or verify mine.")  # fmt: skip
         if room_id in self.cfg.command_rooms:
             relation = events.thread_relation(event_id, event_id)
-            await self.queue(room_id, events.message(Reply.text(text), relation))
+            await self.link.queue(room_id, events.message(Reply.text(text), relation))
 
     def _ours(self, room_id: str, source: dict[str, Any], rooms: tuple[str, ...]) -> bool:
         """Whether an event is from one of ``rooms``, not from the bot, and not seen before."""
@@ -222,75 +196,15 @@ class Chat:
             if isinstance(event, ReactionEvent):
                 reaction = events.parse_reaction(room.room_id, event.source)
                 if reaction is not None:
-                    self.on_reaction(replace(reaction, power=power))
+                    self.inbound.on_reaction(replace(reaction, power=power))
                 return
             start = self.started_ms
             msg = events.parse_command(room.room_id, event.source, self.cfg.prefix, start)
             if msg is not None:
-                self.on_message(replace(msg, power=power))
+                self.inbound.on_message(replace(msg, power=power))
         except Exception:  # one bad event must not break the sync loop
             log.exception("could not handle event %s", getattr(event, "event_id", "?"))
 
     async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
         if room.room_id in self.cfg.command_rooms and event.redacts:
-            self.on_redaction(room.room_id, event.redacts)
-
-    async def annotations(self, room_id: str, event_id: str) -> list[Reaction]:
-        """Every current (unredacted) reaction on ``event_id``, oldest first."""
-        return await self.rooms.annotations(room_id, event_id)
-
-    async def reply(self, msg: Message, reply: Reply) -> str | None:
-        """Post ``reply`` as a notice in the command's thread (plus its file, if any)."""
-        relation = events.thread_relation(msg.thread_root, msg.event_id)
-        event_id = await self.send(msg.room_id, events.message(reply, relation))
-        att = reply.attachment
-        if att is not None:
-            room = self.client.rooms.get(msg.room_id)
-            secret = bool(room and room.encrypted and self.client.olm)  # encrypted attachment
-            resp, keys = await self.client.upload(
-                io.BytesIO(att.data), att.mimetype, att.filename, secret, filesize=len(att.data)
-            )
-            if isinstance(resp, UploadResponse):
-                content = events.file_message(att, resp.content_uri, relation, keys)
-                await self.send(msg.room_id, content)
-            else:
-                log.warning("upload of %s failed: %s", att.filename, resp)
-        return event_id
-
-    async def send(
-        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
-    ) -> str | None:
-        """Send one event now, retrying through short outages (same transaction id)."""
-        return await self.courier.send_now(room_id, kind, content, SEND_DEADLINE)
-
-    async def _send_once(
-        self, room_id: str, kind: str, content: dict[str, Any], tx_id: str
-    ) -> str | None:
-        """One attempt: the event id; None if refused for good; Unreachable to retry."""
-        try:
-            # the bot cannot verify devices (nio has no cross-signing): it encrypts to all
-            resp = await self.client.room_send(
-                room_id, kind, content, tx_id=tx_id, ignore_unverified_devices=True
-            )
-        except NETWORK_ERRORS as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
-        if not isinstance(resp, RoomSendError):
-            return str(resp.event_id)
-        code = str(resp.status_code or "")
-        if code in ("M_LIMIT_EXCEEDED", "") or code.startswith("5"):
-            raise Unreachable(f"{code}: {resp.message}")
-        log.warning("homeserver refused an event for %s: %s %s", room_id, code, resp.message)
-        return None
-
-    async def queue(
-        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
-    ) -> int:
-        """Deliver an event eventually, in order, even across outages and restarts; the
-        returned outbox id stands for its event id (`outbox:<id>`) in later events."""
-        item = await self.store.outbox.put(room_id, kind, content)
-        self.courier.wake.set()
-        return item
-
-    async def react(self, room_id: str, event_id: str, key: str) -> None:
-        """Put a reaction on an event."""
-        await self.send(room_id, events.reaction(event_id, key), "m.reaction")
+            self.inbound.on_redaction(room.room_id, event.redacts)

@@ -14,11 +14,10 @@ from nio import (
 )
 from nio.api import RelationshipType
 
-from bot import events
 from bot.access import role_of, room_level
-from bot.commands import Role
 from bot.config import AccessConfig, MatrixConfig
-from bot.events import Reaction
+from bot.core import Reaction, Role
+from bot.matrix.events import parse_reaction
 
 log = logging.getLogger(__name__)
 NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
@@ -79,5 +78,5 @@ class Rooms:
         relations = self.client.room_get_event_relations(
             room_id, event_id, RelationshipType.annotation, "m.reaction"
         )
-        found = [events.parse_reaction(room_id, getattr(e, "source", {})) async for e in relations]
+        found = [parse_reaction(room_id, getattr(e, "source", {})) async for e in relations]
         return sorted((r for r in found if r is not None), key=lambda r: r.ts_ms)

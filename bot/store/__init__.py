@@ -22,6 +22,14 @@ from bot.store.requests import Request, Requests
 log = logging.getLogger(__name__)
 
 __all__ = ["AuditEntry", "OutboxItem", "Request", "Silence", "Store", "chained_rows"]
+PRUNE = (  # (table, what retention deletes from it)
+    ("alerts", "DELETE FROM alerts WHERE is_open = 0"
+               " AND COALESCE(json_extract(state, '$.resolved_ms'), 0) < ?"),
+    ("outbox", "DELETE FROM outbox WHERE event_id IS NOT NULL AND created_ms < ?"
+               " AND id NOT IN (SELECT outbox_id FROM alerts WHERE is_open = 1)"),
+    ("requests", "DELETE FROM requests WHERE state IN ('succeeded', 'failed', 'rejected',"
+                 " 'expired') AND COALESCE(finished_ms, decided_ms, created_ms) < ?"),
+)  # fmt: skip
 SEALED_AT = 5  # the schema version from which the count of pre-chain audit rows is sealed
 
 
@@ -103,6 +111,14 @@ class Store:
         """Write a small named value durably."""
         await self.kv.put(key, value)
 
+    async def sync_token(self) -> str | None:
+        """The Matrix sync token saved after the last handled batch."""
+        return await self.get("matrix.next_batch")
+
+    async def save_sync_token(self, token: str) -> None:
+        """Remember where the Matrix sync stream was handled up to."""
+        await self.put("matrix.next_batch", token)
+
     async def txn_prefix(self) -> str:
         """A random prefix for this database's transaction ids, made once: a reset database
         with the same device id never reuses an id (the homeserver would drop the event)."""
@@ -115,19 +131,10 @@ class Store:
     async def prune(self, before_ms: int) -> dict[str, int]:
         """Forget delivered messages, finished requests and resolved alerts older than
         ``before_ms``, except what an open alert still points at; the audit trail stays."""
-        return {
-            "alerts": await self.alerts.prune(before_ms),
-            "outbox": await self.outbox.prune(before_ms),
-            "requests": await self.requests.prune(before_ms),
-        }
-
-    async def sync_token(self) -> str | None:
-        """The Matrix sync token saved after the last handled batch."""
-        return await self.get("matrix.next_batch")
-
-    async def save_sync_token(self, token: str) -> None:
-        """Remember where the Matrix sync stream was handled up to."""
-        await self.put("matrix.next_batch", token)
+        forgot = {}
+        for table, sql in PRUNE:
+            forgot[table], _ = await self._db.write(sql, (before_ms,))
+        return forgot
 
 
 async def chained_rows(path: Path) -> int:

@@ -61,15 +61,6 @@ class Alerts:
         row = await self._db.one("SELECT id FROM alerts WHERE outbox_id = ?", (outbox_id,))
         return int(row[0]) if row else None
 
-    async def prune(self, before_ms: int) -> int:
-        """Forget alerts resolved before ``before_ms``."""
-        count, _ = await self._db.write(
-            "DELETE FROM alerts WHERE is_open = 0"
-            " AND COALESCE(json_extract(state, '$.resolved_ms'), 0) < ?",
-            (before_ms,),
-        )
-        return count
-
     async def silence(self, s: Silence) -> None:
         """Create or replace the silence for ``s.service``."""
         await self._db.write(

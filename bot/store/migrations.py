@@ -105,4 +105,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_created ON outbox (created_ms);
     CREATE INDEX requests_service_open ON requests (service, state);
     """,
+    # 6: an approved request runs the plan made when it was asked for (two-phase commands)
+    """
+    ALTER TABLE requests ADD COLUMN plan_data TEXT NOT NULL DEFAULT '{}';
+    """,
 )

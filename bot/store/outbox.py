@@ -105,13 +105,3 @@ class Outbox:
         """How many events wait."""
         row = await self._db.one("SELECT COUNT(*) FROM outbox WHERE event_id IS NULL")
         return int(row[0]) if row else 0
-
-    async def prune(self, before_ms: int) -> int:
-        """Forget delivered, superseded or failed items older than ``before_ms``, except the
-        messages of open alerts (their edits and thread replies still point at them)."""
-        count, _ = await self._db.write(
-            "DELETE FROM outbox WHERE event_id IS NOT NULL AND created_ms < ?"
-            " AND id NOT IN (SELECT outbox_id FROM alerts WHERE is_open = 1)",
-            (before_ms,),
-        )
-        return count

@@ -37,6 +37,7 @@ class Request:
     finished_ms: int | None = None
     result: str = ""
     requester_power: int | None = None  # the requester's power level in the room, if roles use it
+    plan_data: str = "{}"  # what `run` needs, as the command planned it (JSON)
 
 
 NAMES = tuple(f.name for f in fields(Request))
@@ -124,12 +125,3 @@ class Requests:
             (command, service, since_ms),
         )
         return int(row[0]) if row else 0
-
-    async def prune(self, before_ms: int) -> int:
-        """Forget finished requests older than ``before_ms`` (their audit rows stay)."""
-        count, _ = await self._db.write(
-            "DELETE FROM requests WHERE state IN ('succeeded', 'failed', 'rejected', 'expired')"
-            " AND COALESCE(finished_ms, decided_ms, created_ms) < ?",
-            (before_ms,),
-        )
-        return count

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.access import matches, role_of
-from bot.commands import Role
 from bot.config import AccessConfig
+from bot.core import Role
 
 ACCESS = AccessConfig(
     admins=("@alice:example.org",),

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot.alerting import Alerter
+from bot.alerts.alerter import Alerter
+from bot.alerts.incidents import Alert, Incident, causes, render
+from bot.audit import Audit
 from bot.config import parse_config
-from bot.events import Reaction
-from bot.incidents import Alert, Incident, causes, render
+from bot.core import Reaction
 from bot.store import Store
 from bot.store.db import Tx
+from bot.text.redact import Redactor
+from tests.unit import fakes
 
 ROOM = "!alerts:x.org"
 DEPS = {"synapse": {"authelia"}, "authelia": {"postgres"}, "element": {"synapse"}}
@@ -59,7 +62,7 @@ class Recorder:
 def edit_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests read the text of every change; only the throttle test keeps the throttle."""
     if "throttle" not in request.node.name:
-        monkeypatch.setattr("bot.alerting.EDIT_GAP_MS", 0)
+        monkeypatch.setattr("bot.alerts.alerter.EDIT_GAP_MS", 0)
 
 
 @pytest.fixture
@@ -78,8 +81,9 @@ def alerter(store: Store, **alerts: Any) -> tuple[Alerter, Recorder]:
         "alerts": {"oncall": ["@oncall:x.org"], **alerts},
     }  # fmt: skip
     recorder = Recorder(store)
-    a = Alerter(parse_config(raw, {}), store, recorder)
-    a.deps = {k: set(v) for k, v in DEPS.items()}
+    a = Alerter(parse_config(raw, {}), store, recorder, Audit(store, Redactor(), fakes.ignore))
+    for service, deps in DEPS.items():
+        a.set_dependencies(service, deps)
     return a, recorder
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot import cards
 from bot.access import role_of
-from bot.approval_rules import Verdict, now_ms, refusal_of
-from bot.commands import Role
 from bot.config import parse_config
+from bot.core import Role
+from bot.framework import cards
+from bot.framework.decisions import Verdict, now_ms, refusal_of
 from bot.store import Request
 
 ALICE, BOB, CAROL, EVE, BOT = (

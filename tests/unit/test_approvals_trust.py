@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from bot.approvals import Approvals
-from bot.arguments import Service
-from bot.commands import Context, Plan, Registry, Role, command
 from bot.config import parse_config
-from bot.containers import Containers
-from bot.dispatch import Dispatcher, Message
-from bot.events import Reaction
-from bot.redact import Redactor
-from bot.reply import Reply
+from bot.core import Message, Reaction, Role
+from bot.framework.approvals import Approvals
+from bot.framework.arguments import Service
+from bot.framework.command import Context, Plan, command
+from bot.framework.dispatcher import Dispatcher
 from bot.store import Request, Store
+from bot.text.redact import Redactor
+from bot.text.reply import Reply
 from commands.approve import approve, deny
+from tests.unit import fakes
 
 ROOM, OTHER = "!ops:x.org", "!other:x.org"
 ALICE, BOB, CAROL, DAVE = "@alice:x.org", "@bob:x.org", "@carol:x.org", "@dave:x.org"
@@ -31,12 +31,16 @@ EVE, FRANK = "@eve:x.org", "@frank:x.org"  # in no list: roles only from power l
 POKED: list[str] = []
 
 
-@command(role=Role.OPERATOR, needs_approval=True, example="!poke web")
-async def poke(ctx: Context, service: Service) -> str:
+async def run_poke(ctx: Context, plan: Plan) -> str:
+    """Poke the planned service."""
+    POKED.append(plan.service)
+    return f"poked {plan.service}"
+
+
+@command(role=Role.OPERATOR, run=run_poke, example="!poke web")
+async def poke(ctx: Context, service: Service) -> Plan:
     """Poke a service after approval."""
-    ctx.confirm(Plan(f"poke `{service}`", str(service), Role.OPERATOR))
-    POKED.append(str(service))
-    return f"poked {service}"
+    return Plan(f"poke `{service}`", str(service), Role.OPERATOR)
 
 
 @dataclass
@@ -47,7 +51,7 @@ class Chat:
     queued: list[dict[str, Any]] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
 
-    async def send(self, room_id: str, content: dict[str, Any], kind: str = "") -> str:
+    async def send_now(self, room_id: str, content: dict[str, Any], kind: str = "") -> str:
         self.sent.append(content)
         return f"$card{len(self.sent)}"
 
@@ -123,17 +127,9 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     cfg = parse_config(raw, {}, base=tmp_path)
     store = await Store.open(tmp_path / "opsbot.db")
     chat = Chat()
-    approvals = Approvals(cfg, store, chat, Redactor(), "@opsbot:x.org")
-    dispatcher = Dispatcher(
-        cfg,
-        Registry((poke, approve, deny)),
-        Containers(cfg.docker),
-        store,
-        Redactor(),
-        chat.reply,
-        approvals,
-    )
-    approvals.execute = dispatcher.execute
+    run = fakes.runner(cfg, (poke, approve, deny), store, Redactor())
+    approvals = fakes.approvals(cfg, store, chat, run)
+    dispatcher = Dispatcher(cfg, run, approvals, approvals.audit, chat.reply)
     POKED.clear()
     yield Bot(approvals, dispatcher, store, chat)
     await approvals.close()

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.audit_key import ENV_AUDIT_KEY
 from bot.store import AuditEntry, Store
 from bot.store.audit import describe
+from bot.store.audit_key import ENV_AUDIT_KEY
 
 KEY = b"k" * 32
 ENTRY = AuditEntry(1_700_000_000_000, "!r:x.org", "@a:x.org", "$e", "status", "", "ok", 5)
@@ -113,8 +113,8 @@ def test_offline_verification(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_the_key_is_generated_once_private_and_outside_the_database(tmp_path: Path) -> None:
-    from bot.audit_key import AuditKeyError, audit_key
     from bot.config import parse_config
+    from bot.store.audit_key import AuditKeyError, audit_key
 
     raw = {
         "matrix": {"homeserver": "http://h", "user_id": "@b:x.org", "password": "pw",
@@ -200,8 +200,8 @@ async def test_removing_the_newest_rows_breaks_the_posted_head(store: Store) -> 
 async def test_a_missing_key_for_an_existing_chain_refuses_to_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.audit_key import AuditKeyError, open_store
     from bot.config import parse_config
+    from bot.store.audit_key import AuditKeyError, open_store
 
     raw = {
         "matrix": {"homeserver": "http://h", "user_id": "@b:x.org", "password": "pw",
@@ -209,7 +209,7 @@ async def test_a_missing_key_for_an_existing_chain_refuses_to_start(
         "access": {"admins": ["@a:x.org"]}, "data_dir": str(tmp_path / "d"),
     }  # fmt: skip
     config = parse_config(raw, {})
-    with caplog.at_level(logging.WARNING, logger="bot.audit_key"):
+    with caplog.at_level(logging.WARNING, logger="bot.store.audit_key"):
         store = await open_store(config, {})  # the key is generated into the data directory
     assert "is in the data directory" in caplog.text
     await store.audit.record(ENTRY)
@@ -222,7 +222,7 @@ async def test_a_missing_key_for_an_existing_chain_refuses_to_start(
     elsewhere.parent.mkdir()
     elsewhere.write_text("k" * 40)
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.audit_key"):
+    with caplog.at_level(logging.WARNING, logger="bot.store.audit_key"):
         moved = parse_config({**raw, "audit": {"key_file": str(elsewhere)}}, {})
         with pytest.raises(AuditKeyError, match="missing"):  # the chain needs its own key
             await open_store(parse_config(raw, {}), {})

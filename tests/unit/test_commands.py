@@ -7,16 +7,10 @@ import re
 import pytest
 
 import commands
-from bot.arguments import Duration, Regex, Service
-from bot.commands import (
-    Command,
-    Context,
-    Registry,
-    Role,
-    UsageError,
-    command,
-)
-from bot.reply import Reply
+from bot.core import Role, UsageError
+from bot.framework.arguments import Duration, Regex, Service
+from bot.framework.command import Command, Context, Registry, command
+from bot.text.reply import Reply
 
 
 @command(role=Role.VIEWER, example="!logs web 100 --since 10m --grep error")

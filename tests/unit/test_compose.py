@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import dependencies, dependencies_from_files, parse_depends_on_label
-from bot.inventory import CONFIG_FILES_LABEL, DEPENDS_LABEL, WORKDIR_LABEL
+from bot.containers.compose import dependencies, dependencies_from_files, parse_depends_on_label
+from bot.containers.inventory import CONFIG_FILES_LABEL, DEPENDS_LABEL, WORKDIR_LABEL
 
 BASE_FILE = """\
 services:
@@ -71,7 +71,7 @@ class TestFiles:
         broken = tmp_path / "broken.yaml"
         broken.write_text("services: [unclosed\n", encoding="utf-8")
         missing = tmp_path / "missing.yaml"
-        with caplog.at_level(logging.INFO, logger="bot.compose"):
+        with caplog.at_level(logging.INFO, logger="bot.containers.compose"):
             found = dependencies_from_files([missing, broken, base], "seafile")
         assert found == ["db", "memcached"]
         logged = caplog.text

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.compose_cli import V1, V2, host_problems, installed, rollback_command
-from bot.config_actions import RebuildConfig
+from bot.config.actions import RebuildConfig
+from bot.containers.compose_cli import V1, V2, host_problems, installed, rollback_command
 
 V2_DOCKER = (
     '[ "$1 $2" = "compose version" ] && exit 0\necho "unknown command: docker $1" >&2\nexit 1\n'

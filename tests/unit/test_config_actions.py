@@ -84,6 +84,7 @@ def test_rollback_is_derived_unless_configured() -> None:
         ({"alerts": {"restart_loop": {"exits": 1}}}, "alerts.restart_loop.exits: expected"),
         ({"alerts": {"oncall": ["alice"]}}, "alerts.oncall: item 0"),
         ({"alerts": {"dependencies": {"synapse": "authelia"}}}, "alerts.dependencies.synapse"),
+        ({"alerts": {"dependencies": 5}}, "alerts.dependencies: expected a mapping, got int"),
         ({"alerts": {"burst": "10s"}}, "alerts.burst: unknown key"),
     ],
 )

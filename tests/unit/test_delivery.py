@@ -12,11 +12,14 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.alerting import Alerter
+from bot.alerts.alerter import Alerter
+from bot.alerts.incidents import Incident
+from bot.audit import Audit
 from bot.config import parse_config
-from bot.delivery import MAX_ATTEMPTS, Courier
-from bot.incidents import Incident
+from bot.matrix.courier import MAX_ATTEMPTS, Courier
 from bot.store import Store
+from bot.text.redact import Redactor
+from tests.unit import fakes
 
 COMMANDS, ALERTS, NOWHERE = "!ops:x.org", "!alerts:x.org", "!never-invited:x.org"
 
@@ -111,7 +114,7 @@ async def test_an_alert_is_queued_and_recorded_together_or_not_at_all(
     async def queue(room: str, content: dict[str, Any]) -> int:
         return await store.outbox.put(room, "m.room.message", content)
 
-    alerter = Alerter(parse_config(raw, {}), store, queue)
+    alerter = Alerter(parse_config(raw, {}), store, queue, Audit(store, Redactor(), fakes.ignore))
     execute = aiosqlite.Connection.execute
 
     def crash_on_alert_row(self: aiosqlite.Connection, sql: str, *args: Any) -> Any:
@@ -126,3 +129,19 @@ async def test_an_alert_is_queued_and_recorded_together_or_not_at_all(
     monkeypatch.undo()
     assert await store.outbox.size() == 0  # no message without its alert: no duplicate later
     assert await store.alerts.open() == []
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+async def test_a_cancelled_courier_stops_even_when_woken_at_that_moment(
+    store: Store, turns: int
+) -> None:
+    """Shutdown cancels the courier; a message queued at the same instant must not swallow it."""
+    courier = Courier(store, Homeserver().send_once, backoff_cap=0.05)
+    task = asyncio.create_task(courier.run())
+    await asyncio.sleep(0.05)  # asleep, waiting to be woken
+    courier.wake.set()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done and task.cancelled()

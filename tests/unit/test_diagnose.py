@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.diagnose import probe_hint, probed_ports
-from bot.inventory import ContainerDetail, Probe
+from bot.containers.diagnose import probe_hint, probed_ports
+from bot.containers.inventory import ContainerDetail, Probe
 
 REFUSED = (
     "Connecting to localhost:8080 (127.0.0.1:8080)\n"

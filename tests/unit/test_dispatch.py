@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import dispatch as dispatch_module
-from bot.arguments import Service
-from bot.commands import Command, Context, Registry, Role, UsageError, command
 from bot.config import Config, parse_config
-from bot.containers import Containers
-from bot.dispatch import Dispatcher, Message, Send, split_args
-from bot.redact import Redactor
-from bot.reply import Reply
+from bot.core import Message, Role, UsageError
+from bot.framework import dispatcher as dispatch_module
+from bot.framework.arguments import Service
+from bot.framework.command import Command, Context, command
+from bot.framework.dispatcher import Dispatcher, Send, split_args
 from bot.store import AuditEntry, Store
+from bot.text.reply import Reply
+from tests.unit import fakes
 
 ROOM = "!ops:example.org"
 ADMIN, OPERATOR, VIEWER = "@alice:example.org", "@bob:example.org", "@carol:example.org"
@@ -114,14 +114,7 @@ async def build(tmp_path: Path, commands: tuple[Command, ...], send: Send | None
         sent.append((msg, reply))
         return "$reply"
 
-    dispatcher = Dispatcher(
-        config,
-        Registry(commands),
-        Containers(config.docker),
-        store,
-        Redactor(config.secrets()),
-        send or record,
-    )
+    dispatcher = fakes.dispatcher(config, commands, store, send or record)
     return Harness(dispatcher, store, sent)
 
 
@@ -260,7 +253,7 @@ class TestCrashes:
     async def test_a_bug_is_reported_with_a_reference_not_a_traceback(
         self, bot: Harness, caplog: pytest.LogCaptureFixture
     ) -> None:
-        with caplog.at_level(logging.ERROR, logger="bot.dispatch"):
+        with caplog.at_level(logging.ERROR, logger="bot.framework.runner"):
             [reply] = await bot.say("!crash")
         assert reply.body.startswith("`!crash` failed unexpectedly (ref ")
         ref = reply.body.split("(ref ", 1)[1].split(")", 1)[0]
@@ -270,7 +263,7 @@ class TestCrashes:
             assert leaked not in (reply.html or "")
         [row] = await bot.audit()
         assert (row.outcome, row.details) == ("error", f"internal error, ref {ref}")
-        [logged] = [r for r in caplog.records if r.name == "bot.dispatch"]
+        [logged] = [r for r in caplog.records if r.name == "bot.framework.runner"]
         assert ref in logged.getMessage()
         assert logged.exc_info is not None
         assert isinstance(logged.exc_info[1], RuntimeError)
@@ -283,7 +276,7 @@ class TestCrashes:
 
         harness = await build(tmp_path, (echo,), send=broken_send)
         try:
-            with caplog.at_level(logging.ERROR, logger="bot.dispatch"):
+            with caplog.at_level(logging.ERROR, logger="bot.framework.dispatcher"):
                 await harness.dispatcher.handle(message("!echo hi"))
             assert [r.outcome for r in await harness.audit()] == ["ok"]
             assert any("could not deliver" in r.getMessage() for r in caplog.records)

@@ -9,11 +9,11 @@ from typing import Any
 from nio import MatrixRoom, RoomMessageText
 
 from bot.access import role_of
-from bot.commands import Role
 from bot.config import Config, parse_config
-from bot.dispatch import Message
-from bot.matrix import Chat
+from bot.core import Message, Role
+from bot.matrix import Inbound
 from bot.store import Store
+from tests.unit import fakes
 
 ROOM, DM, BOT = "!ops:x.org", "!dm:x.org", "@opsbot:x.org"
 ADMIN, VIEWER = "@alice:x.org", "@carol:x.org"
@@ -48,9 +48,8 @@ def command(body: str, n: int) -> Any:
 async def test_power_in_a_direct_chat_grants_nothing(tmp_path: Path) -> None:
     cfg = config()
     store = await Store.open(tmp_path / "db", b"k" * 32)
-    chat = Chat(cfg.matrix, store, cfg.access)
     taken: list[Message] = []
-    chat.on_message = taken.append
+    chat = fakes.chat(cfg, store, Inbound(taken.append, lambda r: None, lambda a, b: None))
     chat.rooms._creators = {ROOM: set(), DM: set()}  # no create event to fetch in this test
     try:
         await chat._on_event(room(DM, 100), command("!silence all 7d", 1))

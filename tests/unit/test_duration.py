@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.duration import MAX_SECONDS, DurationError, format_duration, parse_duration
+from bot.text.duration import MAX_SECONDS, DurationError, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

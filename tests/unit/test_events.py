@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import events
-from bot.reply import Attachment, Reply
+from bot.matrix import events
+from bot.text.reply import Attachment, Reply
 
 
 def test_messages_are_quiet_notices_with_html() -> None:

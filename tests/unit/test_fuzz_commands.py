@@ -13,16 +13,16 @@ from typing import Any, ClassVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import events
-from bot.commands import Registry
 from bot.config import parse_config
 from bot.containers import LogText, UnknownService
-from bot.dispatch import Dispatcher, Message
-from bot.inventory import ContainerInfo
-from bot.redact import Redactor
-from bot.reply import Reply
+from bot.containers.inventory import ContainerInfo
+from bot.core import Message
+from bot.matrix import events
 from bot.store import Store
+from bot.text.redact import Redactor
+from bot.text.reply import Reply
 from commands import ALL
+from tests.unit import fakes
 
 ADMIN = "@alice:example.org"
 ROOM = "!ops:example.org"
@@ -123,14 +123,8 @@ def test_any_command_line_gets_a_clear_safe_reply(bodies: list[str]) -> None:
                 return "$r"
 
             fake, approvals = FakeContainers(), FakeApprovals()
-            dispatcher = Dispatcher(
-                config,
-                Registry(ALL),
-                fake,
-                store,
-                Redactor(),
-                send,
-                approvals,  # type: ignore[arg-type]
+            dispatcher = fakes.dispatcher(
+                config, ALL, store, send, redact=Redactor(), containers=fake, approvals=approvals
             )
             try:
                 for i, body in enumerate(bodies):

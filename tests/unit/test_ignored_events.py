@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.approvals import Approvals
 from bot.config import parse_config
-from bot.events import Reaction, parse_command
-from bot.matrix import Chat
-from bot.redact import Redactor
+from bot.core import Reaction
+from bot.matrix.events import parse_command
 from bot.store import Store
+from tests.unit import fakes
 
 ROOM, OTHER, BOT = "!ops:x.org", "!elsewhere:x.org", "@opsbot:x.org"
 
@@ -67,7 +66,7 @@ def config() -> Any:
 
 async def test_other_rooms_own_events_and_replays_are_ignored(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db", b"k" * 32)
-    chat = Chat(config().matrix, store, config().access)
+    chat = fakes.chat(config(), store)
     try:
         assert chat._ours(ROOM, {"event_id": "$1", "sender": "@alice:x.org"}, (ROOM,))
         assert not chat._ours(ROOM, {"event_id": "$1", "sender": "@alice:x.org"}, (ROOM,))  # replay
@@ -90,7 +89,7 @@ async def test_a_spoofed_display_name_grants_nothing(tmp_path: Path) -> None:
 
 async def test_reactions_to_anything_but_a_card_do_nothing(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db", b"k" * 32)
-    approvals = Approvals(config(), store, None, Redactor(), BOT)  # type: ignore[arg-type]
+    approvals = fakes.approvals(config(), store, None, fakes.runner(config(), (), store))
     try:
         approvals.on_reaction(Reaction(ROOM, "$r", "@alice:x.org", "$not-a-card", "👍", 0))
         await approvals.tasks.close()

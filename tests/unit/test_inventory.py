@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.inventory import (
+from bot.containers.inventory import (
     ONEOFF_LABEL,
     PROJECT_LABEL,
     SERVICE_LABEL,

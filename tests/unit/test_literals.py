@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import parse_config
-from bot.literals import env_file_values, literal_secrets
-from bot.redact import Redactor
+from bot.text.literals import env_file_values, literal_secrets
+from bot.text.redact import Redactor
 
 ENV = """
 # the deployment's credentials

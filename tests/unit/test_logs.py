@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from bot.arguments import Regex, Service
-from bot.commands import Context, Registry, Role, UsageError
+from bot.alerts.incidents import Incident
+from bot.alerts.silences import Silences
+from bot.alerts.watcher import Watcher
 from bot.config import Config, parse_config
 from bot.containers import LogText
-from bot.incidents import Incident
-from bot.inventory import ContainerInfo, DockerEvent
-from bot.redact import Redactor
-from bot.reply import Reply
+from bot.containers.inventory import ContainerInfo, DockerEvent
+from bot.core import Role, UsageError
+from bot.framework.arguments import Regex, Service
+from bot.framework.command import Context, Registry
 from bot.store import Store
-from bot.watcher import Watcher
+from bot.text.redact import Redactor
+from bot.text.reply import Reply
 from commands import ALL
 from commands.logs import logs
 
@@ -170,7 +172,8 @@ async def test_death_evidence_is_redacted_off_the_loop_with_context(
     and its redaction ran in a worker thread."""
     redact, alerts = Recording(), Alerts()
     lines = [*KEY_LOG[:-20], "fatal: cannot start"]  # the last 8 lines are all in the key
-    watcher = Watcher(config(tmp_path), Logs(lines), store, alerts, redact)  # type: ignore[arg-type]
+    silences = Silences(store, Redactor())
+    watcher = Watcher(config(tmp_path), Logs(lines), store, alerts, silences, redact)  # type: ignore[arg-type]
     await watcher.on_event(DockerEvent("c1", "stack-web-1", "web", "die", None, 1, 3, 1_000))
     [died] = alerts.raised
     assert died.kind == "died" and died.evidence[-1] == "fatal: cannot start"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import CUT, LINE_MAX, Output, StepResult, run_steps, substitute
-from bot.redact import Redactor
+from bot.containers.steps import CUT, LINE_MAX, Output, StepResult, run_steps, substitute
+from bot.text.redact import Redactor
 
 REDACT = Redactor()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import REDACTIONS, Redactor, strip_ansi
+from bot.text.redact import REDACTIONS, Redactor, strip_ansi
 
 # Built by concatenation so secret scanners do not flag this file; none of these are real.
 SYT = "syt_b3BzYm90_AbCdEfGhIjKlMnOpQrSt_1a2B3c"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact_argv import redact_argv, redact_shell, shown_healthcheck
+from bot.text.redact_argv import redact_argv, redact_shell, shown_healthcheck
 
 M = "[REDACTED:cli-password]"
 
@@ -102,7 +102,7 @@ def test_health_checks_as_shown(test: list[str], shown: str) -> None:
 
 
 def test_rebuild_transcripts_show_step_arguments_redacted() -> None:
-    from bot.pipeline import StepResult
+    from bot.containers.steps import StepResult
     from commands.rebuild import _transcript
 
     step = StepResult(("redis-cli", "-a", "Kq7vXw2mRt9z", "FLUSHALL"), 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.redact_cli import CHUNK, chunks
+from bot.text.redact_cli import CHUNK, chunks
 
 CONFIG = """\
 matrix:

@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from bot.redact import Redactor
+from bot.text.redact import Redactor
 
 # Every value below is made up; tokens are built by concatenation so secret scanners keep quiet.
 HEX64 = hashlib.sha256(b"corpus").hexdigest()
@@ -373,8 +373,8 @@ def test_corpus_is_big_enough() -> None:
 
 PATHOLOGICAL = """
 import sys
-from bot.redact import Redactor
-from bot.redact_argv import redact_shell
+from bot.text.redact import Redactor
+from bot.text.redact_argv import redact_shell
 
 MB = 1_000_000
 texts = [

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot import events
-from bot.commands import Context, Registry, Role, command
 from bot.config import parse_config
-from bot.containers import Containers
-from bot.dispatch import Dispatcher, Message
-from bot.redact import Redactor
-from bot.reply import Reply, inline
+from bot.core import Message, Role
+from bot.framework.command import Context, command
+from bot.matrix import events
 from bot.store import Store
+from bot.text.redact import Redactor
+from bot.text.reply import Reply, inline
+from tests.unit import fakes
 
 ROOM, VIEWER = "!ops:example.org", "@carol:example.org"
 LITERAL = "p&ss<w0rd>-lit"
@@ -62,7 +62,7 @@ async def ask(tmp_path: Path, name: str) -> Reply:
         return "$reply"
 
     redact = Redactor([*config.secrets(), LITERAL])
-    bot = Dispatcher(config, Registry((show,)), Containers(config.docker), store, redact, send)
+    bot = fakes.dispatcher(config, (show,), store, send, redact=redact)
     try:
         await bot.handle(Message(ROOM, "$cmd", VIEWER, f"!show {name}", "$cmd", 1_714_560_000_000))
     finally:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.inventory import SERVICE_LABEL, from_inspect
-from bot.redact import Redactor
+from bot.containers.inventory import SERVICE_LABEL, from_inspect
+from bot.text.redact import Redactor
 from commands.status import describe_detail
 
 

@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from bot.arguments import Regex
-from bot.commands import UsageError
+from bot.core import UsageError
+from bot.framework.arguments import Regex
 from commands.logs import logs
 
 # Catastrophic backtracking: a backtracking engine needs ~2**5000 steps to fail on this line.
 MATCH_IN_A_CHILD = """
-from bot.arguments import Regex
+from bot.framework.arguments import Regex
 regex = Regex.parse("(a+)+$")
 print(regex.pattern.search("a" * 5000 + "!") is None, regex.pattern.search("xAAA") is not None)
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.reply import MAX_BODY, MAX_HTML, Attachment, Reply, code, esc, inline, pre
+from bot.text.reply import MAX_BODY, MAX_HTML, Attachment, Reply, code, esc, inline, pre
 
 MATRIX_EVENT_LIMIT = 64 * 1024  # bytes of JSON for one whole event
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from bot.access import in_scope, scope_of
-from bot.arguments import Service
-from bot.commands import Context, Registry, Role, command
 from bot.config import ConfigError, parse_config
-from bot.containers import Containers
-from bot.dispatch import Dispatcher, Message
-from bot.redact import Redactor
-from bot.reply import Reply
+from bot.core import Message, Role
+from bot.framework.arguments import Service
+from bot.framework.command import Context, command
 from bot.store import Store
+from bot.text.redact import Redactor
+from bot.text.reply import Reply
+from tests.unit import fakes
 
 BOB, ALICE = "@bob:x.org", "@alice:x.org"
 
@@ -69,7 +69,7 @@ async def test_out_of_scope_is_refused_named_audited_and_rate_limited(tmp_path: 
         sent.append(reply.body)
         return "$r"
 
-    d = Dispatcher(cfg, Registry([poke]), Containers(cfg.docker), store, Redactor(), send)  # type: ignore[arg-type]
+    d = fakes.dispatcher(cfg, [poke], store, send, redact=Redactor())
     try:
         await d.handle(Message("!r:x.org", "$1", BOB, "!poke planka-web", "$1", 0))
         assert sent == ["poked planka-web"]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.inventory import SERVICE_LABEL, ContainerDetail, ContainerInfo, Probe, from_list
-from bot.redact import Redactor
-from bot.reply import MAX_BODY, MAX_HTML, esc
+from bot.containers.inventory import SERVICE_LABEL, ContainerDetail, ContainerInfo, Probe, from_list
+from bot.text.redact import Redactor
+from bot.text.reply import MAX_BODY, MAX_HTML, esc
 from commands.status import describe_detail, overview
 
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from bot.commands import CommandError
+from bot.alerts.incidents import Incident
+from bot.alerts.silences import Silences
+from bot.alerts.watcher import Watcher
 from bot.config import parse_config
-from bot.incidents import Incident
-from bot.inventory import DockerEvent, parse_event
-from bot.redact import Redactor
+from bot.containers.inventory import DockerEvent, parse_event
+from bot.core import CommandError
 from bot.store import Store
-from bot.watcher import Watcher
+from bot.text.redact import Redactor
 
 RAW_DIE = {
     "Type": "container", "Action": "die", "time": 1700000000, "timeNano": 1700000000123456789,
@@ -56,7 +57,8 @@ async def watcher(tmp_path: Path) -> AsyncIterator[tuple[Watcher, Alerts]]:
     }  # fmt: skip
     store = await Store.open(tmp_path / "db.sqlite")
     alerts = Alerts()
-    w = Watcher(parse_config(raw, {}), NoDocker(), store, alerts, Redactor())  # type: ignore[arg-type]
+    silences = Silences(store, Redactor())
+    w = Watcher(parse_config(raw, {}), NoDocker(), store, alerts, silences, Redactor())  # type: ignore[arg-type]
     yield w, alerts
     await store.close()
 
@@ -166,7 +168,9 @@ async def test_a_loop_is_announced_once_not_on_every_turn(
     for i in range(6):
         await w.on_event(event("die", i * 20_000, code=1))
         if alerts.raised:
-            w.silent["authelia"] = alerts.raised[-1]  # as if announced (held by a silence)
+            w.silences.incidents["authelia"] = alerts.raised[
+                -1
+            ]  # as if announced (held by a silence)
     assert len(alerts.raised) == 1
 
 
