@@ -17,6 +17,10 @@ class Role(enum.IntEnum):
     def __str__(self) -> str:
         return self.name.lower()
 
+    def article(self) -> str:
+        """The role with its article: "a viewer", "an operator", "an admin"."""
+        return f"an {self}" if str(self)[0] in "aeiou" else f"a {self}"
+
 
 class CommandError(Exception):
     """A failure the user should read as-is (no traceback); recorded with ``outcome``."""

@@ -41,7 +41,7 @@ async def audit(ctx: Context, count: str | None = None, service: Service | None 
     lines, items = [], []
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.ts_ms / 1000))
-        what = f"!{row.command} {row.args}".strip()
+        what = f"{ctx.config.matrix.prefix}{row.command} {row.args}".strip()
         step = f" [{row.request_id} {row.step}]" if row.request_id else ""
         extra = f" — {row.details.splitlines()[0][:200]}" if row.details else ""
         took = f" ({row.duration_ms} ms)" if row.duration_ms else ""

@@ -29,7 +29,8 @@ async def help_(ctx: Context, topic: str | None = None) -> Reply:
     if details:
         parts.append(details)
     parts.append(
-        f"Needs the {cmd.role} role" + (f"; you are {ctx.role}." if ctx.role < cmd.role else ".")
+        f"Needs the {cmd.role} role"
+        + (f"; you are {ctx.role.article()}." if ctx.role < cmd.role else ".")
     )
     if cmd.example:
         parts.append(f"Example: `{cmd.example}`")

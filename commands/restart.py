@@ -44,13 +44,13 @@ async def restart(ctx: Context, service: Service) -> Plan:
     """
     container, _ = await ctx.containers.resolve(service)
     name = container.service
-    budget = ctx.config.restart_budget
+    budget, p = ctx.config.restart_budget, ctx.config.matrix.prefix
     since = int(time.time() * 1000) - HOUR_MS
     used = await ctx.store.requests.runs_since("restart", name, since)
     if used >= budget:
         raise UsageError(
             f"I restarted `{name}` {used} times in the last hour (budget {budget}); restarting "
-            f"again would only hide a crash loop — see `!status {name}` and `!logs {name}`"
+            f"again would only hide a crash loop — see `{p}status {name}` and `{p}logs {name}`"
         )
     protected = name in ctx.config.protected
     return Plan(

@@ -46,7 +46,7 @@ async def unsilence(ctx: Context, service: Service) -> str:
     """End a silence now."""
     removed = await _alerts(ctx).unsilence(service)
     if removed is None:
-        raise UsageError(f"`{service}` is not silenced — see `!silences`")
+        raise UsageError(f"`{service}` is not silenced — see `{ctx.config.matrix.prefix}silences`")
     return f"🔔 alerts for `{service}` are on again"
 
 

@@ -85,7 +85,7 @@ class Dispatcher:
         elif role < cmd.role:
             outcome, details = "denied", f"needs {cmd.role}, has {role}"
             reply = Reply.text(
-                f"`{prefix}{cmd.name}` needs the {cmd.role} role; you are {_article(role)}."
+                f"`{prefix}{cmd.name}` needs the {cmd.role} role; you are {role.article()}."
             )
         else:
             try:
@@ -190,7 +190,3 @@ def split_args(text: str) -> list[str]:
     lexer.escape = ""
     lexer.commenters = ""
     return list(lexer)
-
-
-def _article(role: Role) -> str:
-    return f"an {role}" if str(role)[0] in "aeiou" else f"a {role}"

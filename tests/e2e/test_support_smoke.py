@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.support.person import Person
@@ -72,3 +73,24 @@ def test_incident_stack(tmp_path: Path) -> None:
         assert stack.health("litellm") is None
     finally:
         stack.down()
+
+
+def test_more_engines_on_one_machine(tmp_path: Path) -> None:
+    """Two extra Docker engines, each in its own network namespace, run containers of their
+    own from an image copied in; stopping them leaves the host's interfaces as they were."""
+    from tests.support.engines import engines
+
+    image = build_busybox_image()
+    with engines(tmp_path, "core2", "media") as (core2, media):
+        core2.load(image)
+        run = core2.docker("run", "-d", "--name", "probe", "--network", "none", image,
+                           "sleep", "600")  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        listed = core2.docker("ps", "--format", "{{.Names}}").stdout.split()
+        assert listed == ["probe"]
+        assert media.docker("ps", "-aq").stdout.strip() == ""  # engines share nothing
+        images = media.docker("images", "-q").stdout.strip()
+        assert images == ""  # nothing loaded there
+        default = subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True,
+                                 text=True, check=True).stdout.split()  # fmt: skip
+        assert "probe" not in default
