@@ -4,21 +4,15 @@ redacted and bounded, into the store's chained audit trail."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
-from bot.core import Message
+from bot.core import Message, now_ms
 from bot.store import AuditEntry, Request, Store
 from bot.store.audit import describe
 from bot.text.redact import Redactor
 from bot.text.reply import Reply
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds."""
-    return int(time.time() * 1000)
 
 
 Post = Callable[[Reply], Awaitable[object]]  # a notice to the alert room

@@ -4,7 +4,13 @@ layer hands over. Imports nothing of the bot, so every package may use them."""
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds (what Matrix timestamps and the store use)."""
+    return int(time.time() * 1000)
 
 
 class Role(enum.IntEnum):

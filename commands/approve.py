@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core import CommandError, Role
+from bot.core import CommandError, Role, now_ms
 from bot.framework.command import Context, command
-from bot.framework.decisions import Verdict, now_ms
+from bot.framework.decisions import Verdict
 
 
 @command(role=Role.OPERATOR, example="!approve k3x9tq")

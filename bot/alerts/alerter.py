@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from bot.alerts.incidents import SEVERE, Alert, Incident, related, render
 from bot.audit import Audit
 from bot.config import Config
-from bot.core import Reaction
+from bot.core import Reaction, now_ms
 from bot.matrix import events
 from bot.matrix.courier import ref
 from bot.store import Store
@@ -23,11 +22,6 @@ EDIT_GAP_MS = 1000  # at most one edit of an alert message per second
 
 ACK_KEYS = ("👀",)
 Queue = Callable[[str, dict[str, Any]], Awaitable[int]]
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds."""
-    return int(time.time() * 1000)
 
 
 class Alerter:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.alerts.alerter import now_ms
 from bot.alerts.incidents import Incident
+from bot.core import now_ms
 from bot.store import Silence, Store
 from bot.text.redact import Redactor
 

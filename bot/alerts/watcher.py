@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.alerts.alerter import Alerter, now_ms
+from bot.alerts.alerter import Alerter
 from bot.alerts.incidents import Incident
 from bot.alerts.silences import Silences, condition
 from bot.config import Config
@@ -17,7 +17,7 @@ from bot.containers import Containers, compose
 from bot.containers.diagnose import probe_hint
 from bot.containers.inventory import ContainerInfo, DockerEvent, parse_event
 from bot.containers.stream import CONNECTED, DOWN, EventStream
-from bot.core import CommandError
+from bot.core import CommandError, now_ms
 from bot.store import Store
 from bot.tasks import every
 from bot.text.duration import format_duration

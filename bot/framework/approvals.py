@@ -12,9 +12,9 @@ from typing import Any, Protocol
 from bot.access import role_of
 from bot.audit import Audit
 from bot.config import Config
-from bot.core import Message, Reaction, Role, UsageError
+from bot.core import Message, Reaction, Role, UsageError, now_ms
 from bot.framework import cards
-from bot.framework.decisions import Verdict, now_ms, refusal_of
+from bot.framework.decisions import Verdict, refusal_of
 from bot.framework.plan import Plan
 from bot.matrix import events
 from bot.store import Request, Store

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from bot.access import in_scope
 from bot.config import Config
-from bot.core import Role
+from bot.core import Role, now_ms
 from bot.store import Request
 
 
@@ -20,11 +19,6 @@ class Verdict:
     room_id: str
     event_id: str = ""  # the approving reaction, if it was one
     at_ms: int = 0
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds (what Matrix timestamps use)."""
-    return int(time.time() * 1000)
 
 
 def refusal_of(req: Request, who: Verdict, approve: bool, cfg: Config) -> str:

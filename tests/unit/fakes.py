@@ -330,3 +330,19 @@ def alerts(config: Config, store: Store, containers: Any = None, *, chat: Any = 
     queue = (chat or FakeChat()).queue
     return Alerts(config, containers or NoDocker(), store, queue, Audit(store, redact, ignore),
                   redact)  # fmt: skip
+
+
+class RecordingAlerter:
+    """Stands in for the watcher's alerter: keeps the incidents raised, knows none open."""
+
+    def __init__(self) -> None:
+        self.raised: list[Any] = []
+
+    async def raise_incident(self, inc: Any) -> None:
+        self.raised.append(inc)
+
+    def open_incident(self, service: str) -> None:
+        return None
+
+    async def repeat(self) -> None:
+        return None

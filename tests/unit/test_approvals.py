@@ -11,9 +11,9 @@ import pytest
 
 from bot.access import role_of
 from bot.config import parse_config
-from bot.core import Role
+from bot.core import Role, now_ms
 from bot.framework import cards
-from bot.framework.decisions import Verdict, now_ms, refusal_of
+from bot.framework.decisions import Verdict, refusal_of
 from bot.store import Request
 
 ALICE, BOB, CAROL, EVE, BOT = (

@@ -7,9 +7,8 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +20,6 @@ from bot.framework.command import Context, Plan, command
 from bot.framework.dispatcher import Dispatcher
 from bot.store import Request, Store
 from bot.text.redact import Redactor
-from bot.text.reply import Reply
 from commands.approve import approve, deny
 from tests.unit import fakes
 
@@ -44,44 +42,17 @@ async def poke(ctx: Context, service: Service) -> Plan:
 
 
 @dataclass
-class Chat:
-    """The chat port: cards get ids, everything else is kept."""
-
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    queued: list[dict[str, Any]] = field(default_factory=list)
-    replies: list[str] = field(default_factory=list)
-
-    async def send_now(self, room_id: str, content: dict[str, Any], kind: str = "") -> str:
-        self.sent.append(content)
-        return f"$card{len(self.sent)}"
-
-    async def react(self, room_id: str, event_id: str, key: str) -> None:
-        return None
-
-    async def queue(self, room_id: str, content: dict[str, Any], kind: str = "") -> int:
-        self.queued.append(content)
-        return len(self.queued)
-
-    async def annotations(self, room_id: str, event_id: str) -> list[Reaction]:
-        return []
-
-    async def reply(self, msg: Message, reply: Reply) -> str:
-        self.replies.append(reply.body)
-        return "$reply"
-
-
-@dataclass
 class Bot:
     approvals: Approvals
     dispatcher: Dispatcher
     store: Store
-    chat: Chat
+    chat: fakes.FakeChat
 
     async def say(self, body: str, sender: str, room: str = ROOM, power: int | None = None) -> str:
         before = len(self.chat.replies)
         eid = f"$m{time.monotonic_ns()}"
         await self.dispatcher.handle(Message(room, eid, sender, body, eid, 0, power))
-        return "\n".join(self.chat.replies[before:])
+        return "\n".join(r.body for r in self.chat.replies[before:])
 
     async def react(
         self, card: str, sender: str, room: str = ROOM, power: int | None = None
@@ -126,7 +97,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     }  # fmt: skip
     cfg = parse_config(raw, {}, base=tmp_path)
     store = await Store.open(tmp_path / "opsbot.db")
-    chat = Chat()
+    chat = fakes.FakeChat()
     run = fakes.runner(cfg, (poke, approve, deny), store, Redactor())
     approvals = fakes.approvals(cfg, store, chat, run)
     dispatcher = Dispatcher(cfg, run, approvals, approvals.audit, chat.reply)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.incidents import Incident
 from bot.alerts.silences import Silences
 from bot.alerts.watcher import Watcher
 from bot.config import Config, parse_config
@@ -27,6 +26,9 @@ from bot.text.redact import Redactor
 from bot.text.reply import Reply
 from commands import ALL
 from commands.logs import logs
+from tests.unit import fakes
+
+Alerts = fakes.RecordingAlerter  # the watcher's alerter, recording
 
 WEB = ContainerInfo("c1", "stack-web-1", "web", "running", None, "Up 1 hour", None)
 KEY_BODY = [
@@ -147,17 +149,6 @@ async def test_a_search_past_its_deadline_is_a_usage_error(
         await logs.handler(ctx, Service("web"), grep=Regex.parse("x"))
 
 
-class Alerts:
-    def __init__(self) -> None:
-        self.raised: list[Incident] = []
-
-    async def raise_incident(self, inc: Incident) -> None:
-        self.raised.append(inc)
-
-    def open_incident(self, service: str) -> None:
-        return None
-
-
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "db.sqlite")
@@ -170,7 +161,7 @@ async def test_death_evidence_is_redacted_off_the_loop_with_context(
 ) -> None:
     """A service that died with a key in its last lines: the alert's evidence shows no key body,
     and its redaction ran in a worker thread."""
-    redact, alerts = Recording(), Alerts()
+    redact, alerts = Recording(), fakes.RecordingAlerter()
     lines = [*KEY_LOG[:-20], "fatal: cannot start"]  # the last 8 lines are all in the key
     silences = Silences(store, Redactor())
     watcher = Watcher(config(tmp_path), Logs(lines), store, alerts, silences, redact)  # type: ignore[arg-type]

@@ -17,6 +17,9 @@ from bot.containers.inventory import DockerEvent, parse_event
 from bot.core import CommandError
 from bot.store import Store
 from bot.text.redact import Redactor
+from tests.unit import fakes
+
+Alerts = fakes.RecordingAlerter  # the watcher's alerter, recording
 
 RAW_DIE = {
     "Type": "container", "Action": "die", "time": 1700000000, "timeNano": 1700000000123456789,
@@ -33,20 +36,6 @@ class NoDocker:
         raise CommandError("unreachable")
 
 
-class Alerts:
-    def __init__(self) -> None:
-        self.raised: list[Incident] = []
-
-    async def raise_incident(self, inc: Incident) -> None:
-        self.raised.append(inc)
-
-    def open_incident(self, service: str) -> None:
-        return None
-
-    async def repeat(self) -> None:
-        return None
-
-
 @pytest.fixture
 async def watcher(tmp_path: Path) -> AsyncIterator[tuple[Watcher, Alerts]]:
     raw = {
@@ -56,7 +45,7 @@ async def watcher(tmp_path: Path) -> AsyncIterator[tuple[Watcher, Alerts]]:
         "alerts": {"restart_loop": {"exits": 3, "window": "5m"}},
     }  # fmt: skip
     store = await Store.open(tmp_path / "db.sqlite")
-    alerts = Alerts()
+    alerts = fakes.RecordingAlerter()
     silences = Silences(store, Redactor())
     w = Watcher(parse_config(raw, {}), NoDocker(), store, alerts, silences, Redactor())  # type: ignore[arg-type]
     yield w, alerts
@@ -83,7 +72,9 @@ def test_events_are_normalised_and_probe_noise_dropped() -> None:
     assert parse_event({**RAW_DIE, "Type": "network"}) is None
 
 
-async def test_three_quick_exits_are_a_crash_loop(watcher: tuple[Watcher, Alerts]) -> None:
+async def test_three_quick_exits_are_a_crash_loop(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
     w, alerts = watcher
     for i in range(3):
         await w.on_event(event("start", i * 20_000))
@@ -92,7 +83,9 @@ async def test_three_quick_exits_are_a_crash_loop(watcher: tuple[Watcher, Alerts
     assert alerts.raised[0].summary.startswith("exit 1 ×3 in 5m")
 
 
-async def test_exits_spread_over_hours_are_not_a_loop(watcher: tuple[Watcher, Alerts]) -> None:
+async def test_exits_spread_over_hours_are_not_a_loop(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
     w, alerts = watcher
     for i in range(3):
         await w.on_event(event("die", i * 3_600_000, code=0))
@@ -134,7 +127,9 @@ async def test_a_death_without_restart_policy_is_told_at_once(
     assert (died.kind, died.summary) == ("died", "exit 3")
 
 
-async def test_an_exit_someone_asked_for_is_not_a_death(watcher: tuple[Watcher, Alerts]) -> None:
+async def test_an_exit_someone_asked_for_is_not_a_death(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
     w, alerts = watcher
     await w.on_event(event("kill", 1_000))
     await w.on_event(event("die", 1_200, code=143))
@@ -142,7 +137,9 @@ async def test_an_exit_someone_asked_for_is_not_a_death(watcher: tuple[Watcher, 
     assert alerts.raised == []
 
 
-async def test_a_restart_after_the_exit_is_no_death(watcher: tuple[Watcher, Alerts]) -> None:
+async def test_a_restart_after_the_exit_is_no_death(
+    watcher: tuple[Watcher, Alerts],
+) -> None:
     w, alerts = watcher
     await w.on_event(event("die", 1_000, code=1))
     await w.on_event(event("start", 1_200))
